@@ -1,0 +1,381 @@
+// Package config holds every setting of gopherbot in one struct.
+//
+// Settings come from the environment. They are loaded and checked once, in
+// main, and passed down; nothing below main reads the environment. Load
+// reports every missing or invalid setting in one error, so a deployment is
+// fixed in one round instead of one variable at a time.
+package config
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+)
+
+// Role says which process is starting; it decides which settings are required.
+type Role int
+
+const (
+	Gateway  Role = 1 << iota // needs SLACK_SIGNING_SECRET and Redis
+	Consumer                  // needs SLACK_BOT_TOKEN and Redis
+	Bgtasks                   // needs SLACK_BOT_TOKEN and Redis
+	// AllInOne runs all three in one process. With neither Slack setting it
+	// runs locally: embedded Redis, simulated Slack, no credentials needed.
+	AllInOne = Gateway | Consumer | Bgtasks
+)
+
+// ErrInvalid is wrapped by the error Load returns.
+var ErrInvalid = errors.New("invalid settings")
+
+// Feed is one entry of FEEDS: items of URL are posted to Channel.
+type Feed struct {
+	Channel string // channel name, without '#'
+	URL     string
+}
+
+// Config is every setting of the bot.
+type Config struct {
+	Port int // PORT
+
+	RedisURL           string // REDIS_URL
+	RedisTLSSkipVerify bool   // REDIS_TLS_SKIP_VERIFY
+
+	SlackSigningSecret string // SLACK_SIGNING_SECRET
+	SlackBotToken      string // SLACK_BOT_TOKEN
+	SlackAppID         string // SLACK_APP_ID: events of another app are refused
+	SlackTeamID        string // SLACK_TEAM_ID: events of another workspace are refused
+	SlackAPIURL        string // SLACK_API_URL, with trailing slash
+
+	LogLevel   zerolog.Level // LOG_LEVEL
+	Env        string        // GOPHERBOT_ENV
+	Production bool          // Env == "production"; otherwise shadow mode
+
+	HerokuAppName    string // HEROKU_APP_NAME
+	HerokuDynoID     string // HEROKU_DYNO_ID
+	HerokuSlugCommit string // HEROKU_SLUG_COMMIT
+	Dyno             string // DYNO, e.g. "consumer.2": the stable consumer name
+
+	// Queue.
+	DedupTTL        time.Duration // EVENT_DEDUP_TTL: how long an event_id is remembered
+	MaxDeliveries   int           // QUEUE_MAX_DELIVERIES: then dead-lettered
+	HandlerTimeout  time.Duration // HANDLER_TIMEOUT: deadline of one handler run
+	ClaimIdle       time.Duration // QUEUE_CLAIM_IDLE: idle time before others reclaim; > HandlerTimeout
+	StreamMaxLen    int64         // QUEUE_MAX_LEN: memory guard per stream
+	Concurrency     int           // CONSUMER_CONCURRENCY: handlers run at once per process
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: drain time after SIGTERM
+	MessageMaxAge   time.Duration // MESSAGE_MAX_AGE: older message events are dropped
+
+	// Redis heartbeat: a process that cannot reach Redis this long stops working.
+	RedisHeartbeatLimit time.Duration // REDIS_HEARTBEAT_LIMIT
+
+	// Chat.
+	PlaygroundURL       string   // PLAYGROUND_URL
+	PlaygroundDenylist  []string // PLAYGROUND_DENYLIST: channel names, comma or space separated
+	NewbiesChannel      string   // NEWBIES_CHANNEL
+	RecommendedChannels []string // RECOMMENDED_CHANNELS: listed in the welcome DM
+
+	// Background tasks.
+	BgtasksLeaseTTL      time.Duration // BGTASKS_LEASE_TTL
+	ChannelCacheInterval time.Duration // CHANNEL_CACHE_INTERVAL
+	GerritURL            string        // GERRIT_URL
+	GerritChannel        string        // GERRIT_CHANNEL
+	GerritPollInterval   time.Duration // GERRIT_POLL_INTERVAL
+	Feeds                []Feed        // FEEDS: "channel=url channel=url"
+	FeedPollInterval     time.Duration // FEED_POLL_INTERVAL
+	FeedMaxAge           time.Duration // FEED_MAX_AGE: older items are never posted
+	GoTimeStatusURL      string        // GOTIME_STATUS_URL
+	GoTimeChannel        string        // GOTIME_CHANNEL
+	GoTimePollInterval   time.Duration // GOTIME_POLL_INTERVAL
+	WelcomeSweepInterval time.Duration // WELCOME_SWEEP_INTERVAL
+
+	// Local is true when the all-in-one runs with no Slack settings: the
+	// embedded Redis (when REDIS_URL is empty) and the simulated Slack.
+	Local bool
+}
+
+// Defaults for the optional settings.
+const (
+	DefaultSlackAPIURL    = "https://slack.com/api/"
+	DefaultPlaygroundURL  = "https://play.golang.org"
+	DefaultGerritURL      = "https://go-review.googlesource.com"
+	DefaultGoTimeStatus   = "https://changelog.com/live/status"
+	DefaultNewbiesChannel = "newbies"
+)
+
+// DefaultRecommendedChannels are listed in the welcome DM unless
+// RECOMMENDED_CHANNELS says otherwise.
+var DefaultRecommendedChannels = []string{"general", "newbies", "golang-jobs", "reviews", "gotimefm", "golang-cls"}
+
+// Load reads the settings through getenv (os.Getenv in main) for the given
+// role. The error names every missing or invalid variable.
+func Load(getenv func(string) string, role Role) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		Port:               p.int("PORT", 8080),
+		RedisURL:           p.str("REDIS_URL", ""),
+		RedisTLSSkipVerify: p.bool("REDIS_TLS_SKIP_VERIFY"),
+		SlackSigningSecret: p.str("SLACK_SIGNING_SECRET", ""),
+		SlackBotToken:      p.str("SLACK_BOT_TOKEN", ""),
+		SlackAppID:         p.str("SLACK_APP_ID", ""),
+		SlackTeamID:        p.str("SLACK_TEAM_ID", ""),
+		SlackAPIURL:        p.str("SLACK_API_URL", DefaultSlackAPIURL),
+		Env:                p.str("GOPHERBOT_ENV", "development"),
+		HerokuAppName:      p.str("HEROKU_APP_NAME", ""),
+		HerokuDynoID:       p.str("HEROKU_DYNO_ID", ""),
+		HerokuSlugCommit:   p.str("HEROKU_SLUG_COMMIT", ""),
+		Dyno:               p.str("DYNO", ""),
+
+		DedupTTL:            p.dur("EVENT_DEDUP_TTL", 15*time.Minute),
+		MaxDeliveries:       p.int("QUEUE_MAX_DELIVERIES", 5),
+		HandlerTimeout:      p.dur("HANDLER_TIMEOUT", 20*time.Second),
+		ClaimIdle:           p.dur("QUEUE_CLAIM_IDLE", 45*time.Second),
+		StreamMaxLen:        int64(p.int("QUEUE_MAX_LEN", 100000)),
+		Concurrency:         p.int("CONSUMER_CONCURRENCY", 64),
+		ShutdownTimeout:     p.dur("SHUTDOWN_TIMEOUT", 25*time.Second),
+		MessageMaxAge:       p.dur("MESSAGE_MAX_AGE", 30*time.Second),
+		RedisHeartbeatLimit: p.dur("REDIS_HEARTBEAT_LIMIT", 30*time.Second),
+
+		PlaygroundURL:       strings.TrimRight(p.str("PLAYGROUND_URL", DefaultPlaygroundURL), "/"),
+		PlaygroundDenylist:  p.list("PLAYGROUND_DENYLIST", nil),
+		NewbiesChannel:      strings.TrimPrefix(p.str("NEWBIES_CHANNEL", DefaultNewbiesChannel), "#"),
+		RecommendedChannels: p.list("RECOMMENDED_CHANNELS", DefaultRecommendedChannels),
+
+		BgtasksLeaseTTL:      p.dur("BGTASKS_LEASE_TTL", 30*time.Second),
+		ChannelCacheInterval: p.dur("CHANNEL_CACHE_INTERVAL", 10*time.Minute),
+		GerritURL:            strings.TrimRight(p.str("GERRIT_URL", DefaultGerritURL), "/"),
+		GerritChannel:        strings.TrimPrefix(p.str("GERRIT_CHANNEL", "golang-cls"), "#"),
+		GerritPollInterval:   p.dur("GERRIT_POLL_INTERVAL", 10*time.Minute),
+		Feeds:                p.feeds("FEEDS"),
+		FeedPollInterval:     p.dur("FEED_POLL_INTERVAL", 5*time.Minute),
+		FeedMaxAge:           p.dur("FEED_MAX_AGE", 7*24*time.Hour),
+		GoTimeStatusURL:      p.str("GOTIME_STATUS_URL", DefaultGoTimeStatus),
+		GoTimeChannel:        strings.TrimPrefix(p.str("GOTIME_CHANNEL", "gotimefm"), "#"),
+		GoTimePollInterval:   p.dur("GOTIME_POLL_INTERVAL", time.Minute),
+		WelcomeSweepInterval: p.dur("WELCOME_SWEEP_INTERVAL", 15*time.Minute),
+	}
+	c.Production = c.Env == "production"
+	if !strings.HasSuffix(c.SlackAPIURL, "/") {
+		c.SlackAPIURL += "/"
+	}
+
+	lvl, err := zerolog.ParseLevel(strings.ToLower(p.str("LOG_LEVEL", "info")))
+	if err != nil || lvl == zerolog.NoLevel {
+		p.bad("LOG_LEVEL", "not a level (trace, debug, info, warn, error)")
+	}
+	c.LogLevel = lvl
+
+	if role == AllInOne && c.SlackSigningSecret == "" && c.SlackBotToken == "" {
+		c.Local = true
+	} else {
+		if role&Gateway != 0 && c.SlackSigningSecret == "" {
+			p.missing("SLACK_SIGNING_SECRET")
+		}
+		if role&(Consumer|Bgtasks) != 0 && c.SlackBotToken == "" {
+			p.missing("SLACK_BOT_TOKEN")
+		}
+		if c.RedisURL == "" && role != AllInOne {
+			p.missing("REDIS_URL")
+		}
+	}
+	if c.SlackBotToken != "" && !strings.HasPrefix(c.SlackBotToken, "xoxb-") {
+		p.bad("SLACK_BOT_TOKEN", "a bot token starts with xoxb-")
+	}
+	if c.RedisURL != "" {
+		if _, err := c.RedisOptions(); err != nil {
+			p.bad("REDIS_URL", err.Error())
+		}
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		p.bad("PORT", "not a port number")
+	}
+	if c.MaxDeliveries < 1 {
+		p.bad("QUEUE_MAX_DELIVERIES", "must be at least 1")
+	}
+	if c.Concurrency < 1 {
+		p.bad("CONSUMER_CONCURRENCY", "must be at least 1")
+	}
+	if c.ClaimIdle <= c.HandlerTimeout {
+		p.bad("QUEUE_CLAIM_IDLE", "must be longer than HANDLER_TIMEOUT, or a slow handler's entry is taken from it while it runs")
+	}
+	if c.DedupTTL < 10*time.Minute {
+		p.bad("EVENT_DEDUP_TTL", "must be at least 10m: Slack retries for about 5 minutes")
+	}
+	if c.BgtasksLeaseTTL < time.Second {
+		p.bad("BGTASKS_LEASE_TTL", "must be at least 1s")
+	}
+	for _, u := range []struct{ name, v string }{
+		{"SLACK_API_URL", c.SlackAPIURL}, {"PLAYGROUND_URL", c.PlaygroundURL},
+		{"GERRIT_URL", c.GerritURL}, {"GOTIME_STATUS_URL", c.GoTimeStatusURL},
+	} {
+		if !isHTTPURL(u.v) {
+			p.bad(u.name, "not an http(s) URL")
+		}
+	}
+	if err := p.err(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// RedisOptions parses RedisURL into client options. rediss:// enables TLS;
+// REDIS_TLS_SKIP_VERIFY=1 accepts certificates that do not verify, as on
+// Heroku Redis.
+func (c Config) RedisOptions() (*redis.Options, error) {
+	u, err := url.Parse(c.RedisURL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		return nil, errors.New("want a redis:// or rediss:// URL")
+	}
+	opts, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		// The library's message may quote the URL, password included.
+		return nil, errors.New("cannot parse the URL")
+	}
+	if opts.TLSConfig != nil && c.RedisTLSSkipVerify {
+		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	}
+	return opts, nil
+}
+
+// ConsumerName is a stable name for this process in the consumer group: the
+// dyno name when Heroku gives one, so a restarted dyno reads its own pending
+// entries first.
+func (c Config) ConsumerName(fallback string) string {
+	switch {
+	case c.Dyno != "":
+		return c.Dyno
+	case c.HerokuDynoID != "":
+		return c.HerokuDynoID
+	}
+	return fallback
+}
+
+// MarshalZerologObject logs the settings. Secrets are shown as set or unset,
+// never their values; the Redis URL without its password.
+func (c Config) MarshalZerologObject(e *zerolog.Event) {
+	e.Int("port", c.Port).
+		Str("redis", redactURL(c.RedisURL)).
+		Bool("redis_tls_skip_verify", c.RedisTLSSkipVerify).
+		Bool("slack_signing_secret_set", c.SlackSigningSecret != "").
+		Bool("slack_bot_token_set", c.SlackBotToken != "").
+		Str("slack_app_id", c.SlackAppID).
+		Str("slack_team_id", c.SlackTeamID).
+		Str("slack_api_url", c.SlackAPIURL).
+		Str("env", c.Env).
+		Bool("production", c.Production).
+		Bool("local", c.Local).
+		Str("dyno", c.Dyno).
+		Str("slug_commit", c.HerokuSlugCommit).
+		Dur("handler_timeout", c.HandlerTimeout).
+		Dur("claim_idle", c.ClaimIdle).
+		Int("max_deliveries", c.MaxDeliveries).
+		Int("concurrency", c.Concurrency).
+		Int("feeds", len(c.Feeds))
+}
+
+func redactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// parser collects problems instead of stopping at the first.
+type parser struct {
+	getenv   func(string) string
+	missings []string
+	bads     []string
+}
+
+func (p *parser) missing(name string)     { p.missings = append(p.missings, name) }
+func (p *parser) bad(name, why string)    { p.bads = append(p.bads, name+": "+why) }
+func (p *parser) raw(name string) string  { return strings.TrimSpace(p.getenv(name)) }
+func (p *parser) bool(name string) bool   { v := p.raw(name); return v == "1" || strings.EqualFold(v, "true") }
+func (p *parser) str(name, def string) string {
+	if v := p.raw(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def int) int {
+	v := p.raw(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.bad(name, "not a whole number")
+		return def
+	}
+	return n
+}
+
+func (p *parser) dur(name string, def time.Duration) time.Duration {
+	v := p.raw(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.bad(name, "not a positive duration such as 10s or 5m")
+		return def
+	}
+	return d
+}
+
+func (p *parser) list(name string, def []string) []string {
+	v := p.raw(name)
+	if v == "" {
+		return def
+	}
+	var out []string
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		out = append(out, strings.TrimPrefix(f, "#"))
+	}
+	return out
+}
+
+func (p *parser) feeds(name string) []Feed {
+	var out []Feed
+	for _, f := range strings.Fields(p.raw(name)) {
+		ch, u, ok := strings.Cut(f, "=")
+		ch = strings.TrimPrefix(ch, "#")
+		if !ok || ch == "" || !isHTTPURL(u) {
+			p.bad(name, fmt.Sprintf("%q is not channel=http(s)://url", f))
+			continue
+		}
+		out = append(out, Feed{Channel: ch, URL: u})
+	}
+	return out
+}
+
+func (p *parser) err() error {
+	var parts []string
+	if len(p.missings) > 0 {
+		parts = append(parts, "missing "+strings.Join(p.missings, ", "))
+	}
+	parts = append(parts, p.bads...)
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(parts, "; "))
+}

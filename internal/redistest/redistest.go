@@ -1,0 +1,143 @@
+// Package redistest starts throwaway redis-server processes for tests.
+//
+// Tests talk to a real Redis, never a mock, and never to a Redis they did not
+// start: each Server runs on a free loopback port with persistence off, in a
+// temporary directory, and is killed when the test ends.
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server process owned by one test.
+type Server struct {
+	tb   testing.TB
+	Addr string // host:port
+	dir  string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// binary finds redis-server or fails the test with how to install it.
+func binary(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("REDIS_SERVER_BIN"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("redis-server")
+	if err != nil {
+		tb.Fatalf("redistest: redis-server is not on PATH; the tests need a real Redis 7.\n" +
+			"Install it with `apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS),\n" +
+			"or point REDIS_SERVER_BIN at the binary. .ci/run installs it when missing.")
+	}
+	return p
+}
+
+// Start starts a fresh redis-server and stops it when tb ends.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{tb: tb, dir: tb.TempDir()}
+	port, err := freePort()
+	if err != nil {
+		tb.Fatalf("redistest: no free port: %v", err)
+	}
+	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	s.start()
+	tb.Cleanup(s.kill)
+	return s
+}
+
+func (s *Server) start() {
+	s.tb.Helper()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	cmd := exec.Command(binary(s.tb),
+		"--port", port, "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no",
+		"--dir", s.dir, "--daemonize", "no",
+		"--loglevel", "warning", "--logfile", filepath.Join(s.dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		s.tb.Fatalf("redistest: start redis-server: %v", err)
+	}
+	s.mu.Lock()
+	s.cmd = cmd
+	s.mu.Unlock()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
+		if err == nil {
+			// A listening socket is not enough: wait for PONG.
+			fmt.Fprintf(c, "PING\r\n")
+			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if strings.HasPrefix(line, "+PONG") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			s.tb.Fatalf("redistest: redis-server on %s did not answer within 10s; its log:\n%s", s.Addr, log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// URL is the redis:// URL of the server.
+func (s *Server) URL() string { return "redis://" + s.Addr }
+
+// Client returns a new client of the server, closed when the test ends.
+func (s *Server) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	s.tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Stop kills the server (SIGKILL: what a crash looks like) and waits for it.
+func (s *Server) Stop() { s.kill() }
+
+// Restart starts the server again on the same address after Stop. Its data
+// is gone, as persistence is off.
+func (s *Server) Restart() { s.tb.Helper(); s.start() }
+
+func (s *Server) kill() {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+}
+
+// Flush empties every database: for tests that share one server.
+func (s *Server) Flush(ctx context.Context) error {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	return c.FlushAll(ctx).Err()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
