@@ -305,10 +305,13 @@ type parser struct {
 	bads     []string
 }
 
-func (p *parser) missing(name string)     { p.missings = append(p.missings, name) }
-func (p *parser) bad(name, why string)    { p.bads = append(p.bads, name+": "+why) }
-func (p *parser) raw(name string) string  { return strings.TrimSpace(p.getenv(name)) }
-func (p *parser) bool(name string) bool   { v := p.raw(name); return v == "1" || strings.EqualFold(v, "true") }
+func (p *parser) missing(name string)    { p.missings = append(p.missings, name) }
+func (p *parser) bad(name, why string)   { p.bads = append(p.bads, name+": "+why) }
+func (p *parser) raw(name string) string { return strings.TrimSpace(p.getenv(name)) }
+func (p *parser) bool(name string) bool {
+	v := p.raw(name)
+	return v == "1" || strings.EqualFold(v, "true")
+}
 func (p *parser) str(name, def string) string {
 	if v := p.raw(name); v != "" {
 		return v
