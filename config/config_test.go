@@ -1,0 +1,165 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"REDIS_URL":            "redis://localhost:6379/0",
+		"SLACK_SIGNING_SECRET": "s3cret",
+		"SLACK_BOT_TOKEN":      "xoxb-1-2",
+	}), AllInOne)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.DedupTTL != 15*time.Minute || c.MaxDeliveries != 5 || c.NewbiesChannel != "newbies" {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+	if c.Production || c.Local {
+		t.Errorf("Production=%v Local=%v, want both false", c.Production, c.Local)
+	}
+	if c.SlackAPIURL != DefaultSlackAPIURL || c.LogLevel != zerolog.InfoLevel {
+		t.Errorf("SlackAPIURL=%q LogLevel=%v", c.SlackAPIURL, c.LogLevel)
+	}
+}
+
+func TestLoadMissingNamesEveryVariable(t *testing.T) {
+	for _, tc := range []struct {
+		role Role
+		want []string
+	}{
+		{Gateway, []string{"SLACK_SIGNING_SECRET", "REDIS_URL"}},
+		{Consumer, []string{"SLACK_BOT_TOKEN", "REDIS_URL"}},
+		{Bgtasks, []string{"SLACK_BOT_TOKEN", "REDIS_URL"}},
+	} {
+		_, err := Load(env(nil), tc.role)
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("role %v: err = %v, want ErrInvalid", tc.role, err)
+		}
+		for _, name := range tc.want {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("role %v: error %q does not name %s", tc.role, err, name)
+			}
+		}
+	}
+}
+
+func TestLoadAllInOneWithoutSettingsIsLocal(t *testing.T) {
+	c, err := Load(env(nil), AllInOne)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Local {
+		t.Error("Local = false, want true")
+	}
+	// Half-configured Slack is a mistake, not local mode.
+	_, err = Load(env(map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}), AllInOne)
+	if err == nil || !strings.Contains(err.Error(), "SLACK_SIGNING_SECRET") {
+		t.Errorf("token without secret: err = %v, want it to name SLACK_SIGNING_SECRET", err)
+	}
+}
+
+func TestLoadInvalidListsAll(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"REDIS_URL":            "http://nope",
+		"SLACK_SIGNING_SECRET": "s",
+		"SLACK_BOT_TOKEN":      "xoxp-user-token",
+		"PORT":                 "eighty",
+		"HANDLER_TIMEOUT":      "soon",
+		"QUEUE_CLAIM_IDLE":     "5s",
+		"EVENT_DEDUP_TTL":      "1m",
+		"LOG_LEVEL":            "loud",
+		"FEEDS":                "gotime=https://example.com/rss broken",
+		"PLAYGROUND_URL":       "ftp://x",
+	}), AllInOne)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"REDIS_URL", "SLACK_BOT_TOKEN", "PORT", "HANDLER_TIMEOUT", "QUEUE_CLAIM_IDLE", "EVENT_DEDUP_TTL", "LOG_LEVEL", "FEEDS", "PLAYGROUND_URL"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestLoadParses(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"REDIS_URL":             "rediss://:pw@redis.example:6380",
+		"REDIS_TLS_SKIP_VERIFY": "1",
+		"SLACK_BOT_TOKEN":       "xoxb-1",
+		"GOPHERBOT_ENV":         "production",
+		"HANDLER_TIMEOUT":       "5s",
+		"QUEUE_CLAIM_IDLE":      "10s",
+		"FEEDS":                 "#gotimefm=https://changelog.com/gotime/feed  golang=https://mastodon.example/@golang.rss",
+		"PLAYGROUND_DENYLIST":   "#general, announcements",
+		"LOG_LEVEL":             "DEBUG",
+		"DYNO":                  "consumer.2",
+	}), Consumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Production || c.HandlerTimeout != 5*time.Second || c.LogLevel != zerolog.DebugLevel {
+		t.Errorf("got %+v", c)
+	}
+	want := []Feed{{"gotimefm", "https://changelog.com/gotime/feed"}, {"golang", "https://mastodon.example/@golang.rss"}}
+	if len(c.Feeds) != 2 || c.Feeds[0] != want[0] || c.Feeds[1] != want[1] {
+		t.Errorf("Feeds = %v, want %v", c.Feeds, want)
+	}
+	if got := strings.Join(c.PlaygroundDenylist, ","); got != "general,announcements" {
+		t.Errorf("PlaygroundDenylist = %q", got)
+	}
+	if got := c.ConsumerName("host-1"); got != "consumer.2" {
+		t.Errorf("ConsumerName = %q, want the dyno", got)
+	}
+	opts, err := c.RedisOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.TLSConfig == nil || !opts.TLSConfig.InsecureSkipVerify || opts.Password != "pw" {
+		t.Errorf("rediss with skip verify: TLS=%+v", opts.TLSConfig)
+	}
+}
+
+func TestLogNeverShowsSecrets(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"REDIS_URL":            "redis://user:hunter2@localhost:6379",
+		"SLACK_SIGNING_SECRET": "signing-secret-value",
+		"SLACK_BOT_TOKEN":      "xoxb-token-value",
+	}), AllInOne)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := zerolog.New(&buf)
+	log.Info().Object("config", c).Msg("")
+	out := buf.String()
+	for _, secret := range []string{"hunter2", "signing-secret-value", "xoxb-token-value"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log shows %q: %s", secret, out)
+		}
+	}
+	if !strings.Contains(out, `"slack_bot_token_set":true`) {
+		t.Errorf("log does not say the token is set: %s", out)
+	}
+}
+
+func TestBadRedisURLErrorHidesPassword(t *testing.T) {
+	_, err := Load(env(map[string]string{"REDIS_URL": "redis://:hunter2@host:notaport"}), AllInOne)
+	if err == nil {
+		t.Fatal("no error for a bad port")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error shows the password: %v", err)
+	}
+}
