@@ -1,5 +1,10 @@
 module github.com/gophers/gopherbot
 
+// The Heroku Go buildpack builds every command into bin/, so the three
+// process types of the Procfile always come from the same build.
+// +heroku goVersion go1.26
+// +heroku install ./cmd/...
+
 go 1.26.8
 
 require (
