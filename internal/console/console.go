@@ -1,0 +1,364 @@
+// Package console is the local chat console of the all-in-one gopherbot.
+//
+// What is typed goes the production way: the console turns a line into the
+// Slack event a real workspace would send, signs it with the signing secret
+// and POSTs it to the gateway over HTTP. The bot's answers reach the
+// simulated Slack workspace, which prints every Web API call it receives.
+package console
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Workspace is the simulated Slack workspace the console acts in.
+type Workspace interface {
+	// BotUserID is the bot's user ID, for @gopherbot mentions.
+	BotUserID() string
+	// User returns the ID of the person called name, creating them if new.
+	User(name string) (id string, created bool)
+	// UserID returns the ID of an existing person.
+	UserID(name string) (string, bool)
+	// Channel returns the ID of a channel by name, creating it if new.
+	Channel(name string) (id string, created bool)
+	// ChannelID returns the ID of an existing channel.
+	ChannelID(name string) (string, bool)
+	// DM returns the ID of the direct-message channel between user and the bot.
+	DM(user string) string
+	// JoinChannel adds user to the channel's members.
+	JoinChannel(user, channel string)
+	// AddFile stores a file the bot can download; it returns its ID and private URL.
+	AddFile(name string, content []byte) (id, url string)
+}
+
+// Console turns typed lines into signed Slack events.
+type Console struct {
+	Out           io.Writer // what the console says: echoes, notes, errors
+	GatewayURL    string    // e.g. http://127.0.0.1:8080/slack/events
+	SigningSecret string
+	TeamID        string
+	AppID         string
+	Workspace     Workspace
+	// Idle waits until the bot has handled everything it was sent.
+	Idle func(ctx context.Context) error
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	client  http.Client
+	user    string // current person's name
+	channel string // current channel's name; "" in the DM
+	seq     atomic.Int64
+	started bool
+}
+
+// Help is the console's own help.
+const Help = `Type a message to say it as the current person in the current channel.
+@gopherbot mentions the bot; @name mentions a person; #name links a channel.
+Commands:
+  /as NAME        become NAME (new names join the workspace)
+  /in #channel    talk in a channel
+  /dm             talk to the bot in a direct message
+  /join           the current person joins the workspace (team_join)
+  /join #channel  the current person joins a channel (member_joined_channel)
+  /upload FILE    share a file as a snippet in the current conversation
+  /help           this text
+Every Web API call the bot makes is printed: method, where, text.`
+
+func (c *Console) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Prompt is what an interactive console shows before a line.
+func (c *Console) Prompt() string {
+	c.defaults()
+	where := "#" + c.channel
+	if c.channel == "" {
+		where = "DM with @gopherbot"
+	}
+	return fmt.Sprintf("%s in %s> ", c.user, where)
+}
+
+func (c *Console) defaults() {
+	if c.started {
+		return
+	}
+	c.started = true
+	c.user = "alice"
+	c.Workspace.User(c.user)
+	c.channel = "general"
+}
+
+// Run reads lines from r until EOF or ctx ends. With echo, each line is
+// printed before its effects (script mode). After every line it waits until
+// the bot is idle, so the calls a line caused are printed before the next.
+func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) error {
+	c.defaults()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for {
+		if prompt {
+			fmt.Fprint(c.Out, c.Prompt())
+		}
+		if !sc.Scan() {
+			break
+		}
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "# ") || line == "#" {
+			continue
+		}
+		if echo {
+			fmt.Fprintf(c.Out, "%s%s\n", c.Prompt(), line)
+		}
+		if err := c.Line(ctx, line); err != nil {
+			if errors.Is(err, errQuit) {
+				return nil
+			}
+			fmt.Fprintf(c.Out, "! %v\n", err)
+		}
+		if c.Idle != nil {
+			if err := c.Idle(ctx); err != nil {
+				return fmt.Errorf("console: waiting for the bot: %w", err)
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return sc.Err()
+}
+
+var errQuit = errors.New("quit")
+
+// Line handles one line: a console command or a message.
+func (c *Console) Line(ctx context.Context, line string) error {
+	c.defaults()
+	if !strings.HasPrefix(line, "/") {
+		return c.say(ctx, line, nil)
+	}
+	cmd, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	switch cmd {
+	case "/help":
+		fmt.Fprintln(c.Out, Help)
+	case "/quit", "/exit":
+		return errQuit
+	case "/as":
+		if !validName(arg) {
+			return fmt.Errorf("/as wants a name of letters, digits, '-', '_' or '.', got %q", arg)
+		}
+		c.user = strings.ToLower(arg)
+		if _, created := c.Workspace.User(c.user); created {
+			fmt.Fprintf(c.Out, "(@%s is new to the workspace; /join sends Slack's team_join)\n", c.user)
+		}
+	case "/in":
+		name := strings.TrimPrefix(arg, "#")
+		if !validName(name) {
+			return fmt.Errorf("/in wants a channel such as #general, got %q", arg)
+		}
+		if _, created := c.Workspace.Channel(name); created {
+			fmt.Fprintf(c.Out, "(created #%s)\n", name)
+		}
+		c.channel = name
+	case "/dm":
+		c.channel = ""
+	case "/join":
+		if arg == "" {
+			return c.teamJoin(ctx)
+		}
+		name := strings.TrimPrefix(arg, "#")
+		if !validName(name) {
+			return fmt.Errorf("/join wants nothing or a channel such as #newbies, got %q", arg)
+		}
+		return c.channelJoin(ctx, name)
+	case "/upload":
+		return c.upload(ctx, arg)
+	default:
+		return fmt.Errorf("unknown command %s; /help lists them", cmd)
+	}
+	return nil
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$`)
+
+func validName(s string) bool { return nameRE.MatchString(s) }
+
+// where returns the current conversation's ID and channel_type.
+func (c *Console) where() (id, channelType string) {
+	uid, _ := c.Workspace.User(c.user)
+	if c.channel == "" {
+		return c.Workspace.DM(uid), "im"
+	}
+	id, _ = c.Workspace.Channel(c.channel)
+	return id, "channel"
+}
+
+var mentionRE = regexp.MustCompile(`(^|[\s(])([@#])([A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]|[A-Za-z0-9])`)
+
+// encode turns @name and #channel into Slack's <@U..> and <#C..|name>
+// markup, and escapes &, < and > as Slack does. It reports whether the bot
+// was mentioned.
+func (c *Console) encode(text string) (string, bool) {
+	text = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
+	mentioned := false
+	text = mentionRE.ReplaceAllStringFunc(text, func(m string) string {
+		sub := mentionRE.FindStringSubmatch(m)
+		lead, sigil, name := sub[1], sub[2], sub[3]
+		if sigil == "@" {
+			if strings.EqualFold(name, "gopherbot") {
+				mentioned = true
+				return lead + "<@" + c.Workspace.BotUserID() + ">"
+			}
+			if id, ok := c.Workspace.UserID(strings.ToLower(name)); ok {
+				return lead + "<@" + id + ">"
+			}
+			return m
+		}
+		if id, ok := c.Workspace.ChannelID(strings.ToLower(name)); ok {
+			return lead + "<#" + id + "|" + strings.ToLower(name) + ">"
+		}
+		return m
+	})
+	return text, mentioned
+}
+
+func (c *Console) ts() string {
+	t := c.now()
+	// Unique per message even within one microsecond.
+	return fmt.Sprintf("%d.%06d", t.Unix(), (t.Nanosecond()/1000+int(c.seq.Load()))%1000000)
+}
+
+// say sends a message, as Slack would: a message event, and in a channel
+// also an app_mention event when the bot is mentioned.
+func (c *Console) say(ctx context.Context, text string, files []map[string]any) error {
+	uid, _ := c.Workspace.User(c.user)
+	chID, chType := c.where()
+	enc, mentioned := c.encode(text)
+	ts := c.ts()
+	ev := map[string]any{
+		"type": "message", "channel": chID, "channel_type": chType,
+		"user": uid, "text": enc, "ts": ts, "event_ts": ts,
+	}
+	if files != nil {
+		ev["subtype"] = "file_share"
+		ev["files"] = files
+	}
+	if err := c.post(ctx, ev); err != nil {
+		return err
+	}
+	if mentioned && chType != "im" {
+		return c.post(ctx, map[string]any{
+			"type": "app_mention", "channel": chID, "user": uid,
+			"text": enc, "ts": ts, "event_ts": ts, "files": files,
+		})
+	}
+	return nil
+}
+
+func (c *Console) teamJoin(ctx context.Context) error {
+	uid, _ := c.Workspace.User(c.user)
+	return c.post(ctx, map[string]any{
+		"type": "team_join",
+		"user": map[string]any{
+			"id": uid, "name": c.user, "real_name": c.user,
+			"profile": map[string]any{"display_name": c.user},
+		},
+		"event_ts": c.ts(),
+	})
+}
+
+func (c *Console) channelJoin(ctx context.Context, name string) error {
+	uid, _ := c.Workspace.User(c.user)
+	chID, _ := c.Workspace.Channel(name)
+	c.Workspace.JoinChannel(uid, chID)
+	c.channel = name
+	return c.post(ctx, map[string]any{
+		"type": "member_joined_channel", "user": uid, "channel": chID,
+		"channel_type": "C", "event_ts": c.ts(),
+	})
+}
+
+func (c *Console) upload(ctx context.Context, path string) error {
+	if path == "" {
+		return errors.New("/upload wants a file path")
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("/upload: %w", err)
+	}
+	name := filepath.Base(path)
+	id, url := c.Workspace.AddFile(name, content)
+	ft := strings.TrimPrefix(filepath.Ext(name), ".")
+	if ft == "" {
+		ft = "text"
+	}
+	lines := bytes.Count(content, []byte("\n"))
+	preview := string(content)
+	if len(preview) > 1024 {
+		preview = preview[:1024]
+	}
+	return c.say(ctx, "", []map[string]any{{
+		"id": id, "name": name, "title": name, "filetype": ft, "mode": "snippet",
+		"url_private": url, "url_private_download": url, "lines": lines, "preview": preview,
+	}})
+}
+
+// post wraps ev in an event_callback envelope, signs it and sends it to the gateway.
+func (c *Console) post(ctx context.Context, ev map[string]any) error {
+	n := c.seq.Add(1)
+	now := c.now()
+	body, err := json.Marshal(map[string]any{
+		"token": "console", "team_id": c.TeamID, "api_app_id": c.AppID,
+		"type": "event_callback", "event": ev,
+		"event_id":   fmt.Sprintf("Ev%010dC%06d", now.Unix(), n),
+		"event_time": now.Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.GatewayURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	stamp := strconv.FormatInt(now.Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", stamp)
+	req.Header.Set("X-Slack-Signature", Sign(c.SigningSecret, stamp, body))
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("console: gateway: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("gateway answered %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// Sign is Slack's request signature: v0= and the hex HMAC-SHA256 of
+// "v0:timestamp:body" keyed with the signing secret.
+func Sign(secret, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("v0:" + timestamp + ":"))
+	m.Write(body)
+	return "v0=" + hex.EncodeToString(m.Sum(nil))
+}
