@@ -1,14 +1,19 @@
 // Package handler is gopherbot's chat framework, shaped like net/http: a Mux
-// routes a Message to the Handler registered for it, and the Handler answers
+// routes a Message to the Handlers registered for it, and each Handler answers
 // through a small Responder.
 //
-// CONTRACT STUB: the types below are the agreed API; the Mux implementation
-// replaces the panics.
+// The consumer decodes a Slack event, drops what Skip and Message.Stale say
+// to drop, fills a Message (Parse gives its Text, Mentions and Mentioned) and
+// calls Mux.ServeMessage with a Responder that talks to Slack. The Mux runs
+// its handlers one after the other in a fixed order, so a redelivered event
+// makes the same calls in the same order; that is what lets the Responder
+// recognise, by position, the effects it already made.
 package handler
 
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -36,6 +41,37 @@ type Message struct {
 	Files       []File
 	Time        time.Time // when the event happened
 	BotID       string    // the bot's own user ID
+
+	// Set by the Mux on the copy of the Message each handler gets.
+
+	// Route names the registration being served, such as "command help",
+	// "prefix d/" or "react gopher :gopher:", for logs and middleware.
+	Route string
+	// Arg is, for a Prefix handler, the text after the prefix, trimmed:
+	// "net/http" for "d/net/http". It is empty for every other handler.
+	Arg string
+}
+
+// MaxMessageAge is how old a message event may be when it is handled: a late
+// answer confuses people more than none. Join events have no age limit.
+const MaxMessageAge = 30 * time.Second
+
+// Stale reports whether m is a message event older than MaxMessageAge at now,
+// and so is to be dropped. A message without a Time is never stale.
+func (m *Message) Stale(now time.Time) bool {
+	return isMessageKind(m.Kind) && !m.Time.IsZero() && now.Sub(m.Time) > MaxMessageAge
+}
+
+// MentionedUsers returns the IDs of the users the message mentions, other than
+// the bot, once each, in order: the people a MentionAsked reply addresses.
+func (m *Message) MentionedUsers() []string {
+	var ids []string
+	for _, mn := range m.Mentions {
+		if mn.Kind == MentionUser && mn.ID != m.BotID && !slices.Contains(ids, mn.ID) {
+			ids = append(ids, mn.ID)
+		}
+	}
+	return ids
 }
 
 // MentionKind is what a Mention points at.
@@ -46,14 +82,14 @@ const (
 	MentionChannel                      // <#C123|name>
 	MentionUserGroup                    // <!subteam^S123|@group>
 	MentionSpecial                      // <!here>, <!channel>, <!everyone>
-	MentionLink                         // <https://...|label>
+	MentionLink                         // <https://...|label>, <mailto:...|label>
 )
 
-// Mention is one <...> reference in a message's text.
+// Mention is one <...> reference in a message's text (see Parse).
 type Mention struct {
 	Kind  MentionKind
 	ID    string // user, channel or group ID; "here"/"channel"/"everyone"; the URL of a link
-	Label string // the text after '|', if any
+	Label string // the text after '|', if any, unescaped
 }
 
 // File is a file shared with a message.
@@ -112,6 +148,11 @@ func Unfurl() ReplyOption { return func(o *ReplyOptions) { o.Unfurl = true } }
 func MentionAsked() ReplyOption { return func(o *ReplyOptions) { o.MentionAsked = true } }
 
 // Handler answers a Message.
+//
+// A handler must make the same Responder calls in the same order when it is
+// given the same event again (use Message.Rand for random choices), and must
+// not modify the Message or its slices. An error is returned to the consumer,
+// which retries the event; effects already made are not made again.
 type Handler interface {
 	ServeMessage(ctx context.Context, m *Message, r Responder) error
 }
