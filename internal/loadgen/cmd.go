@@ -1,0 +1,254 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/gateway"
+)
+
+const usage = `usage: loadgen [flags] (-url URL | -baseline | -self -redis URL | -compare -redis URL)
+
+Sends pre-signed Slack events over keep-alive connections and prints
+throughput, latency percentiles and the answers by status.
+
+  -url URL       measure a running gateway (its SLACK_SIGNING_SECRET from the environment)
+  -baseline      measure an in-process bare net/http handler that only reads the body
+  -self          measure the real gateway in-process, on the Redis given by -redis
+  -compare       -baseline then -self in one run, and print their throughput ratio
+
+Targets must be on a loopback address.
+
+`
+
+// Command is the load tool's main: args are the command-line arguments
+// without the program name, secret the signing secret of a -url target.
+func Command(ctx context.Context, args []string, secret string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	var (
+		target   = fs.String("url", "", "Events API URL of a running gateway")
+		baseline = fs.Bool("baseline", false, "measure a bare in-process handler")
+		self     = fs.Bool("self", false, "measure the gateway in-process")
+		compare  = fs.Bool("compare", false, "baseline, then gateway, and their ratio")
+		redisURL = fs.String("redis", "", "redis:// URL for -self and -compare (loopback)")
+		conns    = fs.Int("c", 16, "concurrent keep-alive connections")
+		count    = fs.Int("n", 100000, "events to send (after the warm-up)")
+		dur      = fs.Duration("d", 20*time.Second, "stop after this long even if -n is not reached")
+		warmup   = fs.Int("warmup", 2000, "events sent first and not measured")
+		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
+		logLevel = fs.String("log-level", "warn", "log level of the in-process gateway")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	modes := 0
+	for _, on := range []bool{*target != "", *baseline, *self, *compare} {
+		if on {
+			modes++
+		}
+	}
+	if modes != 1 || fs.NArg() > 0 {
+		fs.Usage()
+		return errors.New("loadgen: give exactly one of -url, -baseline, -self, -compare")
+	}
+	if (*self || *compare) && *redisURL == "" {
+		return errors.New("loadgen: -self and -compare need -redis redis://127.0.0.1:PORT")
+	}
+	if *redisURL != "" {
+		if err := CheckLoopback(*redisURL); err != nil {
+			return err
+		}
+	}
+	lvl, err := zerolog.ParseLevel(*logLevel)
+	if err != nil {
+		return fmt.Errorf("loadgen: -log-level: %w", err)
+	}
+	log := zerolog.New(stderr).Level(lvl).With().Timestamp().Str("proc", "gateway").Logger()
+
+	opts := Options{Conns: *conns, Count: *count, Duration: *dur, Warmup: *warmup, Secret: []byte(secret)}
+	if *target == "" {
+		// In-process targets get a fresh secret: nothing to configure.
+		b := make([]byte, 16)
+		rand.Read(b)
+		opts.Secret = []byte(hex.EncodeToString(b))
+	}
+
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return fmt.Errorf("loadgen: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("loadgen: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	fmt.Fprintf(stdout, "GOMAXPROCS=%d, %d connections, %d events (+%d warm-up), at most %v\n",
+		runtime.GOMAXPROCS(0), opts.Conns, opts.Count, opts.Warmup, opts.Duration)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\trequests\terrors\telapsed\treq/s\tp50\tp90\tp99\tmax\tstatuses\t")
+	row := func(name string, r Result) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%v\t%.0f\t%v\t%v\t%v\t%v\t%s\t\n", name, r.Requests, r.Errors,
+			r.Elapsed.Round(time.Millisecond), r.Throughput(), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), statuses(r.Statuses))
+		tw.Flush()
+	}
+
+	measure := func(name string, start func() (string, func() error, error)) (Result, error) {
+		u, stop, err := start()
+		if err != nil {
+			return Result{}, err
+		}
+		o := opts
+		o.URL = u
+		r, err := Run(ctx, o)
+		if serr := stop(); err == nil && serr != nil {
+			err = fmt.Errorf("loadgen: stop %s: %w", name, serr)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		row(name, r)
+		return r, nil
+	}
+	bare := func() (string, func() error, error) { return StartBare(ctx) }
+	gw := func() (string, func() error, error) { return StartGateway(ctx, *redisURL, opts.Secret, log) }
+
+	switch {
+	case *target != "":
+		_, err = measure("target", func() (string, func() error, error) { return *target, func() error { return nil }, nil })
+	case *baseline:
+		_, err = measure("baseline", bare)
+	case *self:
+		_, err = measure("gateway", gw)
+	case *compare:
+		var b, g Result
+		if b, err = measure("baseline", bare); err != nil {
+			break
+		}
+		if g, err = measure("gateway", gw); err != nil {
+			break
+		}
+		ratio := g.Throughput() / b.Throughput()
+		fmt.Fprintf(stdout, "gateway/baseline throughput: %.1f%%; gateway p99 %v\n", 100*ratio, ms(g.P99))
+		met := "met"
+		if ratio < 0.60 || g.P99 >= 5*time.Millisecond {
+			met = "NOT met"
+		}
+		fmt.Fprintf(stdout, "target (>= 60%% of baseline, p99 < 5ms): %s\n", met)
+	}
+	return err
+}
+
+// ms rounds a latency for printing.
+func ms(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d >= 10*time.Microsecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d
+}
+
+func statuses(m map[int]int) string {
+	var keys []int
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d:%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// serverTimeouts are the gateway's http.Server timeouts, given to the
+// baseline too so that the comparison isolates the handler's work.
+func serverTimeouts(s *http.Server) *http.Server {
+	s.ReadHeaderTimeout = 5 * time.Second
+	s.ReadTimeout = 10 * time.Second
+	s.WriteTimeout = 10 * time.Second
+	s.IdleTimeout = 90 * time.Second
+	return s
+}
+
+// StartBare serves BareHandler on a free loopback port and returns its
+// URL and a function that stops it.
+func StartBare(ctx context.Context) (string, func() error, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("loadgen: %w", err)
+	}
+	srv := serverTimeouts(&http.Server{Handler: BareHandler()})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	stop := func() error {
+		err := srv.Shutdown(context.WithoutCancel(ctx))
+		if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+			return serr
+		}
+		return err
+	}
+	return "http://" + ln.Addr().String() + "/slack/events", stop, nil
+}
+
+// StartGateway runs the real gateway on a free loopback port against the
+// Redis at redisURL and returns its Events API URL and a function that
+// stops it.
+func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerolog.Logger) (string, func() error, error) {
+	cfg := config.Config{
+		RedisURL:           redisURL,
+		SlackSigningSecret: string(secret),
+		DedupTTL:           15 * time.Minute,
+		StreamMaxLen:       100000,
+		ShutdownTimeout:    5 * time.Second,
+	}
+	ropts, err := cfg.RedisOptions()
+	if err != nil {
+		return "", nil, fmt.Errorf("loadgen: -redis: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return "", nil, fmt.Errorf("loadgen: Redis at %s: %w", ropts.Addr, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		rdb.Close()
+		return "", nil, fmt.Errorf("loadgen: %w", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	srv := gateway.New(cfg, log, rdb)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(sctx, ln) }()
+	stop := func() error {
+		cancel()
+		err := <-errc
+		rdb.Close()
+		return err
+	}
+	return "http://" + ln.Addr().String() + "/slack/events", stop, nil
+}
