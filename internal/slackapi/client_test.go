@@ -1,0 +1,482 @@
+package slackapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+
+	"github.com/gophers/gopherbot/internal/redistest"
+	"github.com/gophers/gopherbot/internal/slackfake"
+	"github.com/gophers/gopherbot/workqueue"
+)
+
+// logBuf collects a client's log lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type env struct {
+	fake *slackfake.Server
+	ws   slackfake.Workspace
+	rs   *redistest.Server
+	log  *logBuf
+}
+
+func setup(t *testing.T, opts ...slackfake.Option) *env {
+	t.Helper()
+	fake := slackfake.New(opts...)
+	t.Cleanup(fake.Close)
+	ws, err := fake.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{fake: fake, ws: ws, rs: redistest.Start(t), log: &logBuf{}}
+}
+
+// client returns a client of the fake with quick backoffs for tests.
+func (e *env) client(t *testing.T, opts ...Option) *Client {
+	opts = append([]Option{WithBackoff(10*time.Millisecond, 40*time.Millisecond)}, opts...)
+	return New(e.fake.Token(), e.fake.APIURL(), e.rs.Client(), zerolog.New(e.log), opts...)
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestMethods(t *testing.T) {
+	t.Parallel()
+	e := setup(t, slackfake.WithPageSize(3))
+	c := e.client(t)
+	ctx := ctxT(t, 10*time.Second)
+	general, alice := e.ws.Channels["general"], e.ws.People["alice"]
+
+	id, err := c.AuthTest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantID := Identity{UserID: slackfake.DefaultBotUser, BotID: slackfake.DefaultBotID, TeamID: slackfake.DefaultTeamID,
+		User: slackfake.DefaultBotName, Team: slackfake.DefaultTeam, URL: "https://gophers.slack.com/"}
+	if diff := cmp.Diff(wantID, id); diff != "" {
+		t.Errorf("AuthTest (-want +got):\n%s", diff)
+	}
+
+	ts, err := c.PostMessage(ctx, general, "hello <@"+alice+">", PostOptions{ThreadTS: "1712345678.000100"})
+	if err != nil || ts == "" {
+		t.Fatalf("PostMessage = %q, %v", ts, err)
+	}
+	if _, err := c.PostMessage(ctx, e.ws.Channels["random"], "see https://go.dev", PostOptions{Unfurl: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PostEphemeral(ctx, general, alice, "only you", "1712345678.000100"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second is already_reacted: a success
+		if err := c.AddReaction(ctx, general, ts, ":gopher:"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dm, err := c.OpenDM(ctx, alice)
+	if err != nil || !strings.HasPrefix(dm, "D") {
+		t.Fatalf("OpenDM = %q, %v", dm, err)
+	}
+	if _, err := c.PostMessage(ctx, dm, "welcome", PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "chat.postMessage #general (thread 1712345678.000100): hello <@alice>\n" +
+		"chat.postMessage #random (unfurl): see https://go.dev\n" +
+		"chat.postEphemeral #general (thread 1712345678.000100) to @alice: only you\n" +
+		"reactions.add #general :gopher:\n" +
+		"reactions.add #general :gopher: [error already_reacted]\n" +
+		"conversations.open @alice\n" +
+		"chat.postMessage @alice: welcome\n"
+	if diff := cmp.Diff(want, e.fake.RenderCalls(e.fake.Calls()[1:])); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if p := e.fake.CallsTo("chat.postMessage")[0].Params; p["unfurl_links"] != "false" || p["unfurl_media"] != "false" {
+		t.Errorf("a message without Unfurl asked for previews: %v", p)
+	}
+
+	ch, err := c.ChannelInfo(ctx, general)
+	if diff := cmp.Diff(Channel{ID: general, Name: "general", IsMember: true}, ch); diff != "" || err != nil {
+		t.Errorf("ChannelInfo (-want +got):\n%s%v", diff, err)
+	}
+	ch, err = c.ChannelInfo(ctx, dm)
+	if err != nil || !ch.IsIM || ch.User != alice {
+		t.Errorf("ChannelInfo of a DM = %+v, %v", ch, err)
+	}
+	u, err := c.UserInfo(ctx, alice)
+	if diff := cmp.Diff(User{ID: alice, Name: "alice", RealName: "Alice Archer", DisplayName: "alice"}, u); diff != "" || err != nil {
+		t.Errorf("UserInfo (-want +got):\n%s%v", diff, err)
+	}
+
+	var names []string
+	pages := 0
+	for cur := ""; ; pages++ {
+		chans, next, err := c.ListChannels(ctx, cur, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range chans {
+			names = append(names, ch.Name)
+		}
+		if cur = next; cur == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff(slackfake.DefaultChannels, names); diff != "" || pages != 2 {
+		t.Errorf("ListChannels in %d pages, want 3 (-want +got):\n%s", pages+1, diff)
+	}
+	names = nil
+	for cur := ""; ; {
+		users, next, err := c.ListUsers(ctx, cur, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			names = append(names, u.Name)
+		}
+		if cur = next; cur == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff([]string{"gopherbot", "alice", "bob", "carol"}, names); diff != "" {
+		t.Errorf("ListUsers (-want +got):\n%s", diff)
+	}
+}
+
+func TestDownloadFile(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.client(t)
+	ctx := ctxT(t, 10*time.Second)
+	f := e.fake.AddFile("main.go", []byte("package main\n\nfunc main() {}\n"))
+
+	got, err := c.DownloadFile(ctx, f.URLPrivate, 1<<20)
+	if err != nil || string(got) != string(f.Content) {
+		t.Fatalf("DownloadFile = %q, %v", got, err)
+	}
+	if _, err := c.DownloadFile(ctx, f.URLPrivate, 10); !errors.Is(err, ErrTooLarge) || !errors.Is(err, workqueue.ErrPermanent) {
+		t.Errorf("over the limit: %v, want ErrTooLarge, permanent", err)
+	}
+	if _, err := c.DownloadFile(ctx, f.URLPrivate+"x", 1<<20); !errors.Is(err, workqueue.ErrPermanent) {
+		t.Errorf("missing file: %v, want permanent", err)
+	}
+	e.fake.Inject("files.download", slackfake.Fault{Status: 502})
+	if got, err := c.DownloadFile(ctx, f.URLPrivate, 1<<20); err != nil || len(got) == 0 {
+		t.Errorf("after a 502: %q, %v", got, err)
+	}
+	n := len(e.fake.CallsTo("files.download"))
+	if _, err := c.DownloadFile(ctx, "http://example.invalid/files/F1/main.go", 1<<20); err == nil || !errors.Is(err, workqueue.ErrPermanent) {
+		t.Errorf("a foreign host: %v, want a permanent refusal", err)
+	}
+	if got := len(e.fake.CallsTo("files.download")); got != n {
+		t.Errorf("the foreign download reached the fake")
+	}
+	for _, call := range e.fake.CallsTo("files.download") {
+		if call.Params["id"] != f.ID {
+			t.Errorf("download of %v", call.Params)
+		}
+	}
+}
+
+func TestTokenRejected(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := New("xoxb-not-the-one", e.fake.APIURL(), nil, zerolog.New(e.log))
+	_, err := c.AuthTest(ctxT(t, 10*time.Second))
+	if !errors.Is(err, ErrTokenRejected) || !errors.Is(err, workqueue.ErrPermanent) || Code(err) != "invalid_auth" {
+		t.Fatalf("err = %v, want ErrTokenRejected, permanent, invalid_auth", err)
+	}
+	if !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
+		t.Errorf("the error does not say what to fix: %v", err)
+	}
+	if n := len(e.fake.Calls()); n != 1 {
+		t.Errorf("%d calls, want 1: a rejected token is not retried", n)
+	}
+	log := e.log.String()
+	if !strings.Contains(log, `"method":"auth.test"`) || !strings.Contains(log, `"reason":"invalid_auth"`) {
+		t.Errorf("the failure is not logged with method and reason:\n%s", log)
+	}
+	if strings.Contains(log, "xoxb-not-the-one") {
+		t.Errorf("the token is in the log:\n%s", log)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.client(t)
+	e.fake.RateLimit("chat.postMessage", 1, 1)
+	if _, err := c.PostMessage(ctxT(t, 10*time.Second), e.ws.Channels["general"], "hi", PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.fake.Calls()
+	if len(calls) != 2 || calls[0].Status != 429 || !calls[1].OK() {
+		t.Fatalf("calls:\n%s", e.fake.RenderCalls(calls))
+	}
+	if gap := calls[1].Time.Sub(calls[0].Time); gap < time.Second {
+		t.Errorf("retried %s after the 429, want at least its Retry-After of 1s", gap)
+	}
+	if !strings.Contains(e.log.String(), `"reason":"ratelimited"`) {
+		t.Errorf("the 429 is not logged:\n%s", e.log.String())
+	}
+}
+
+func TestServerErrorRetried(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.client(t)
+	e.fake.Inject("reactions.add", slackfake.Fault{Status: 500, Times: 2})
+	if err := c.AddReaction(ctxT(t, 10*time.Second), e.ws.Channels["general"], "1.2", "gopher"); err != nil {
+		t.Fatal(err)
+	}
+	var statuses []int
+	for _, call := range e.fake.Calls() {
+		statuses = append(statuses, call.Status)
+	}
+	if diff := cmp.Diff([]int{500, 500, 200}, statuses); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+
+	// Without a deadline, attempts are bounded.
+	e.fake.Reset()
+	e.fake.Inject("users.info", slackfake.Fault{Status: 503, Times: 100})
+	c = e.client(t, WithMaxAttempts(3))
+	_, err := c.UserInfo(context.Background(), e.ws.People["bob"])
+	var se *Error
+	if !errors.As(err, &se) || se.Status != 503 || se.Permanent || errors.Is(err, workqueue.ErrPermanent) {
+		t.Errorf("err = %v, want a transient 503", err)
+	}
+	if n := len(e.fake.Calls()); n != 3 {
+		t.Errorf("%d attempts, want 3", n)
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.client(t, WithPostInterval(0))
+	ctx := ctxT(t, 10*time.Second)
+	old, _ := e.fake.AddChannel(slackfake.Channel{Name: "old"})
+	e.fake.ArchiveChannel(old.ID)
+	tests := []struct {
+		name string
+		do   func() error
+		code string
+	}{
+		{"channel_not_found", func() error { _, err := c.PostMessage(ctx, "C404", "x", PostOptions{}); return err }, "channel_not_found"},
+		{"is_archived", func() error { _, err := c.PostMessage(ctx, old.ID, "x", PostOptions{}); return err }, "is_archived"},
+		{"msg_too_long", func() error {
+			_, err := c.PostMessage(ctx, e.ws.Channels["general"], strings.Repeat("x", 40001), PostOptions{})
+			return err
+		}, "msg_too_long"},
+		{"user_not_found", func() error { _, err := c.UserInfo(ctx, "U404"); return err }, "user_not_found"},
+		{"injected not_in_channel", func() error {
+			e.fake.Inject("chat.postEphemeral", slackfake.Fault{Error: "not_in_channel"})
+			return c.PostEphemeral(ctx, e.ws.Channels["general"], e.ws.People["bob"], "x", "")
+		}, "not_in_channel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.fake.Reset()
+			err := tt.do()
+			if !errors.Is(err, workqueue.ErrPermanent) || Code(err) != tt.code {
+				t.Errorf("err = %v (code %q), want permanent %s", err, Code(err), tt.code)
+			}
+			if n := len(e.fake.Calls()); n != 1 {
+				t.Errorf("%d calls, want 1: no retry", n)
+			}
+		})
+	}
+
+	// A Slack error we do not know is transient, and retried.
+	e.fake.Reset()
+	e.fake.Inject("chat.postMessage", slackfake.Fault{Error: "fatal_error"})
+	if _, err := c.PostMessage(ctx, e.ws.Channels["general"], "x", PostOptions{}); err != nil {
+		t.Errorf("after a fatal_error: %v", err)
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.client(t)
+	e.fake.RateLimit("users.info", 5, 1)
+	start := time.Now()
+	_, err := c.UserInfo(ctxT(t, time.Second), e.ws.People["bob"])
+	var se *Error
+	if !errors.As(err, &se) || se.Permanent || errors.Is(err, workqueue.ErrPermanent) || se.RetryAfter != 5*time.Second {
+		t.Fatalf("err = %#v, want a transient error with RetryAfter 5s", err)
+	}
+	// It gave up at once rather than sleeping to the deadline or past it.
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Errorf("returned after %s", d)
+	}
+	if n := len(e.fake.Calls()); n != 1 {
+		t.Errorf("%d calls, want 1", n)
+	}
+
+	// 5xx forever: retries until the next backoff does not fit, then a
+	// transient error well within the deadline.
+	e.fake.Reset()
+	e.fake.Inject("users.info", slackfake.Fault{Status: 500, Times: 1000})
+	ctx := ctxT(t, 300*time.Millisecond)
+	c = e.client(t, WithBackoff(20*time.Millisecond, 100*time.Millisecond), WithMaxAttempts(1000))
+	_, err = c.UserInfo(ctx, e.ws.People["bob"])
+	if err == nil || errors.Is(err, workqueue.ErrPermanent) {
+		t.Errorf("err = %v, want transient", err)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("returned after the deadline")
+	}
+	if n := len(e.fake.Calls()); n < 2 {
+		t.Errorf("%d calls, want retries", n)
+	}
+}
+
+func TestNetworkError(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	log := &logBuf{}
+	c := New("xoxb-secret-token", "http://"+addr+"/api/", nil, zerolog.New(log),
+		WithBackoff(time.Millisecond, 5*time.Millisecond), WithMaxAttempts(3))
+	_, err = c.PostMessage(ctxT(t, 10*time.Second), "C1", "x", PostOptions{})
+	if err == nil || errors.Is(err, workqueue.ErrPermanent) {
+		t.Fatalf("err = %v, want transient", err)
+	}
+	if n := strings.Count(log.String(), `"method":"chat.postMessage"`); n != 3 {
+		t.Errorf("%d failures logged, want 3:\n%s", n, log.String())
+	}
+	if strings.Contains(log.String(), "xoxb-secret-token") {
+		t.Errorf("the token is in the log")
+	}
+}
+
+func TestPostBudget(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	a, b := e.client(t), e.client(t)
+	ctx := ctxT(t, 20*time.Second)
+
+	// Posts to different channels are not held back by each other.
+	var wg sync.WaitGroup
+	for i, name := range []string{"general", "random", "reviews", "newbies"} {
+		c := []*Client{a, b}[i%2]
+		wg.Go(func() {
+			if _, err := c.PostMessage(ctx, e.ws.Channels[name], "hi "+name, PostOptions{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	calls := e.fake.Calls()
+	if spread := calls[len(calls)-1].Time.Sub(calls[0].Time); spread > 500*time.Millisecond {
+		t.Errorf("posts to 4 channels took %s, want no pacing between channels", spread)
+	}
+
+	// Three posts to one channel from two processes are a slot apart.
+	e.fake.Reset()
+	general := e.ws.Channels["gotimefm"]
+	for i := range 3 {
+		c := []*Client{a, b, a}[i]
+		wg.Go(func() {
+			if _, err := c.PostMessage(ctx, general, "paced", PostOptions{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var times []time.Time
+	for _, call := range e.fake.CallsTo("chat.postMessage") {
+		times = append(times, call.Time)
+	}
+	slices.SortFunc(times, func(x, y time.Time) int { return x.Compare(y) })
+	if len(times) != 3 {
+		t.Fatalf("%d posts", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		// Slots are 1s apart on Redis's clock; allow a little for the
+		// trip from the script to the fake.
+		if gap := times[i].Sub(times[i-1]); gap < 950*time.Millisecond {
+			t.Errorf("posts %d and %d are %s apart, want about 1s", i, i+1, gap)
+		}
+	}
+
+	// A slot past the deadline is not waited for, nor taken from others.
+	e.fake.Reset()
+	jobs := e.ws.Channels["golang-jobs"]
+	if _, err := a.PostMessage(ctx, jobs, "first", PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.PostMessage(ctxT(t, 300*time.Millisecond), jobs, "late", PostOptions{})
+	var se *Error
+	if !errors.As(err, &se) || se.Permanent || se.RetryAfter < 300*time.Millisecond {
+		t.Errorf("err = %v, want transient with the wait", err)
+	}
+	if n := len(e.fake.Calls()); n != 1 {
+		t.Errorf("%d posts, want only the first", n)
+	}
+}
+
+func TestListingResumesAfter429(t *testing.T) {
+	t.Parallel()
+	e := setup(t, slackfake.WithPageSize(3))
+	c := e.client(t)
+	e.fake.Inject("conversations.list", slackfake.Fault{Status: 429, RetryAfter: 1, Skip: 1})
+	ctx := ctxT(t, 10*time.Second)
+	var names []string
+	for cur := ""; ; {
+		chans, next, err := c.ListChannels(ctx, cur, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range chans {
+			names = append(names, ch.Name)
+		}
+		if cur = next; cur == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff(slackfake.DefaultChannels, names); diff != "" {
+		t.Errorf("every channel once (-want +got):\n%s", diff)
+	}
+	calls := e.fake.Calls()
+	if len(calls) != 4 || calls[1].Status != 429 || !calls[2].OK() {
+		t.Fatalf("calls:\n%s", e.fake.RenderCalls(calls))
+	}
+	if calls[1].Params["cursor"] == "" || calls[2].Params["cursor"] != calls[1].Params["cursor"] {
+		t.Errorf("page 2 was retried with cursor %q, failed with %q", calls[2].Params["cursor"], calls[1].Params["cursor"])
+	}
+	if gap := calls[2].Time.Sub(calls[1].Time); gap < time.Second {
+		t.Errorf("page 2 retried after %s, want its Retry-After of 1s", gap)
+	}
+}

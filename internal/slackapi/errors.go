@@ -1,0 +1,128 @@
+package slackapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/gophers/gopherbot/workqueue"
+)
+
+// ErrTokenRejected is wrapped by the error of AuthTest when Slack does not
+// accept the token (invalid, revoked, expired, or its account deactivated).
+var ErrTokenRejected = errors.New("the Slack bot token was rejected")
+
+// ErrTooLarge is wrapped by DownloadFile's error when the file is larger
+// than asked.
+var ErrTooLarge = errors.New("file too large")
+
+// Error is a failed Web API call, after the retries that could help.
+// It unwraps to the underlying error and, when retrying cannot fix it, to
+// workqueue.ErrPermanent, so the queue dead-letters the event at once.
+type Error struct {
+	Method     string
+	Code       string        // Slack's error code, e.g. "channel_not_found"; "" when there was none
+	Status     int           // HTTP status when not 200, else 0
+	RetryAfter time.Duration // what a 429 asked for, or the wait that did not fit the deadline
+	Permanent  bool          // retrying cannot fix it
+	Err        error
+}
+
+func (e *Error) Error() string {
+	reason := e.Code
+	if reason == "" {
+		reason = e.Err.Error()
+	}
+	if e.Permanent {
+		return fmt.Sprintf("slack %s: %s (permanent)", e.Method, reason)
+	}
+	return fmt.Sprintf("slack %s: %s", e.Method, reason)
+}
+
+// Unwrap returns the cause, and workqueue.ErrPermanent when it is permanent.
+func (e *Error) Unwrap() []error {
+	if e.Permanent {
+		return []error{e.Err, workqueue.ErrPermanent}
+	}
+	return []error{e.Err}
+}
+
+// Code returns Slack's error code of a failed call ("channel_not_found"),
+// or "" when err carries none.
+func Code(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code
+	}
+	return ""
+}
+
+// permanentCodes are Slack error codes that the same call will meet again,
+// however often it is retried. Any other code is taken as transient: the
+// queue retries, then dead-letters.
+var permanentCodes = map[string]bool{
+	// The token or the app.
+	"invalid_auth": true, "not_authed": true, "account_inactive": true,
+	"token_revoked": true, "token_expired": true, "no_permission": true,
+	"missing_scope": true, "not_allowed_token_type": true, "ekm_access_denied": true,
+	"team_access_not_granted": true, "org_login_required": true,
+	"method_deprecated": true, "deprecated_endpoint": true, "unknown_method": true,
+	// Where.
+	"channel_not_found": true, "not_in_channel": true, "is_archived": true,
+	"user_not_found": true, "user_not_in_channel": true, "user_disabled": true,
+	"cannot_dm_bot": true, "restricted_action": true, "restricted_action_read_only_channel": true,
+	"restricted_action_thread_only_channel": true, "restricted_action_non_threadable_channel": true,
+	"team_not_found": true, "message_not_found": true, "thread_not_found": true,
+	"cannot_reply_to_message": true, "users_list_not_supplied": true,
+	// What.
+	"msg_too_long": true, "no_text": true, "too_many_attachments": true,
+	"invalid_blocks": true, "invalid_blocks_format": true, "invalid_attachments": true,
+	"invalid_name": true, "bad_timestamp": true, "no_item_specified": true,
+	"too_many_emoji": true, "too_many_reactions": true, "invalid_arguments": true,
+	"invalid_arg_name": true, "invalid_array_arg": true, "invalid_charset": true,
+	"invalid_form_data": true, "invalid_post_type": true, "missing_post_type": true,
+	"invalid_cursor": true, "invalid_limit": true, "invalid_types": true,
+	"duplicate_channel_not_found": true, "duplicate_message_not_found": true,
+	"as_user_not_supported": true, "slack_connect_file_link_sharing_blocked": true,
+}
+
+// classify turns what slack-go (or the download) returned into an *Error.
+func classify(method string, err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
+	e := &Error{Method: method, Err: err}
+	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		e.Status, e.Code, e.RetryAfter = http.StatusTooManyRequests, "ratelimited", rl.RetryAfter
+		return e
+	}
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		e.Status = sc.Code
+		return e
+	}
+	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		e.Code = se.Err
+		e.Permanent = permanentCodes[se.Err]
+		return e
+	}
+	// Network errors, context errors, a body that is not JSON: transient.
+	return e
+}
+
+// reason is what the log says about a failure.
+func (e *Error) reason() string {
+	switch {
+	case e.Code != "":
+		return e.Code
+	case e.Status != 0:
+		return fmt.Sprintf("HTTP %d", e.Status)
+	case errors.Is(e.Err, context.DeadlineExceeded):
+		return "deadline exceeded"
+	case errors.Is(e.Err, context.Canceled):
+		return "canceled"
+	}
+	return e.Err.Error()
+}
