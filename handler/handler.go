@@ -14,6 +14,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -84,6 +85,22 @@ const (
 	MentionSpecial                      // <!here>, <!channel>, <!everyone>
 	MentionLink                         // <https://...|label>, <mailto:...|label>
 )
+
+func (k MentionKind) String() string {
+	switch k {
+	case MentionUser:
+		return "user"
+	case MentionChannel:
+		return "channel"
+	case MentionUserGroup:
+		return "usergroup"
+	case MentionSpecial:
+		return "special"
+	case MentionLink:
+		return "link"
+	}
+	return "MentionKind(" + strconv.Itoa(int(k)) + ")"
+}
 
 // Mention is one <...> reference in a message's text (see Parse).
 type Mention struct {
