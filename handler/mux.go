@@ -152,8 +152,8 @@ func (mx *Mux) Command(name, help string, h Handler, aliases ...string) {
 }
 
 // Prefix registers a command that starts with prefix ("xkcd:", "d/",
-// "define "); the rest of the text, trimmed, is the argument, in
-// Message.Arg. Addressed only; matched case-insensitively, the longest
+// "define "); the rest of the text, trimmed and without the mentions of
+// people, is the argument, in Message.Arg. Addressed only; matched case-insensitively, the longest
 // prefix first. A prefix ending in a blank also matches its word alone
 // ("define" runs the "define " handler with an empty Arg) or followed by
 // another blank such as a newline.
@@ -195,6 +195,11 @@ func (p *prefixRoute) match(text string) (arg string, ok bool) {
 		if rest != "" && !unicode.IsSpace(r) {
 			return "", false
 		}
+	}
+	if strings.Contains(rest, "<") {
+		// As for commands: "define goroutine @ann" asks about "goroutine"
+		// for ann, whom a MentionAsked reply addresses.
+		rest = dropPeople(rest)
 	}
 	return strings.TrimSpace(rest), true
 }
@@ -466,7 +471,7 @@ func normalize(s string) string {
 	return strings.TrimSpace(strings.TrimRight(s, "?!."))
 }
 
-// dropPeople replaces the <@...> and <!...> references of s by a space.
+// dropPeople removes the <@...> and <!...> references of s.
 func dropPeople(s string) string {
 	var b strings.Builder
 	for {
@@ -483,8 +488,13 @@ func dropPeople(s string) string {
 			s = s[i+1:]
 			continue
 		}
-		b.WriteString(s[:i])
-		b.WriteByte(' ')
+		// The reference goes with the blanks before it, so "a <@U1> b"
+		// is "a b"; one at the start keeps a blank in its place.
+		left := strings.TrimRight(s[:i], " \t")
+		b.WriteString(left)
+		if left == "" {
+			b.WriteByte(' ')
+		}
 		s = s[i+j+1:]
 	}
 	b.WriteString(s)
