@@ -1,0 +1,238 @@
+// Package consumer is gopherbot's consumer process: it reads the queued
+// Slack events, decodes each into a handler.Message, runs the chat features
+// (internal/commands on a handler.Mux), and makes their answers in Slack
+// through a Responder that makes each effect of an event at most once, also
+// when the event is redelivered after a consumer died.
+//
+// What is not answered, and why (each logged at debug, or info for drops):
+//
+//   - the bot's own messages (also a thread_broadcast of its own reply),
+//     other bots' messages, and message subtypes that are not someone saying
+//     something (edits, deletions, joins, ...): see handler.Skip;
+//   - a message that mentions the bot in a channel: Slack sends it twice, as
+//     a message and as an app_mention, and the app_mention is answered;
+//   - a message event older than Config.MessageMaxAge when it is handled
+//     (a late answer confuses people more than none). Join events have no
+//     age limit: a welcome is still welcome after an outage.
+//
+// Outside production (shadow mode) only DMs and messages that mention the
+// bot get answers; every other effect (a reaction to an unaddressed message,
+// a Playground link for a paste, a welcome) is logged as "shadow: would
+// send ..." and not sent.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/glossary"
+	"github.com/gophers/gopherbot/handler"
+	"github.com/gophers/gopherbot/internal/chancache"
+	"github.com/gophers/gopherbot/internal/commands"
+	"github.com/gophers/gopherbot/internal/playground"
+	"github.com/gophers/gopherbot/internal/slackapi"
+	"github.com/gophers/gopherbot/internal/slackevent"
+	"github.com/gophers/gopherbot/internal/welcomed"
+	"github.com/gophers/gopherbot/workqueue"
+)
+
+// Slack is the part of the Slack Web API the consumer uses.
+type Slack interface {
+	// AuthTest says who the token is; an error wrapping
+	// slackapi.ErrTokenRejected means the token is no good.
+	AuthTest(ctx context.Context) (slackapi.Identity, error)
+	PostMessage(ctx context.Context, channel, text string, o slackapi.PostOptions) (ts string, err error)
+	PostEphemeral(ctx context.Context, channel, user, text, threadTS string) error
+	AddReaction(ctx context.Context, channel, ts, emoji string) error
+	OpenDM(ctx context.Context, user string) (channel string, err error)
+	DownloadFile(ctx context.Context, url string, maxBytes int64) ([]byte, error)
+	// The channel cache asks these on a miss.
+	chancache.Lister
+}
+
+var _ Slack = (*slackapi.Client)(nil)
+
+// authTimeout bounds the auth.test at start-up, retries included.
+const authTimeout = 30 * time.Second
+
+// Consumer handles queued Slack events. It is a workqueue.Handler.
+type Consumer struct {
+	cfg    config.Config
+	log    zerolog.Logger
+	rdb    redis.UniversalClient
+	slack  Slack
+	mux    *handler.Mux
+	ledger ledger
+	now    func() time.Time
+
+	// me is who the bot is; set by identify before the first Handle.
+	me identity
+}
+
+var _ workqueue.Handler = (*Consumer)(nil)
+
+// New returns a consumer of the events queued in rdb that answers through
+// slack. It registers every chat feature (internal/commands); Run starts it.
+func New(cfg config.Config, log zerolog.Logger, rdb redis.UniversalClient, slack Slack) (*Consumer, error) {
+	if rdb == nil || slack == nil {
+		return nil, errors.New("consumer: need a Redis client and a Slack client")
+	}
+	log = log.With().Str("component", "consumer").Logger()
+	c := &Consumer{
+		cfg:    cfg,
+		log:    log,
+		rdb:    rdb,
+		slack:  slack,
+		mux:    handler.NewMux(),
+		ledger: ledger{rdb: rdb},
+		now:    time.Now,
+	}
+	channels := chancache.New(rdb, slack, log)
+	deps := commands.Deps{
+		Glossary:            glossary.Default(),
+		Channels:            channels,
+		Files:               files{slack},
+		Welcomed:            welcomed.New(rdb),
+		NewbiesChannel:      cfg.NewbiesChannel,
+		RecommendedChannels: cfg.RecommendedChannels,
+		PlaygroundDenylist:  cfg.PlaygroundDenylist,
+		Log:                 log,
+	}
+	if cfg.PlaygroundURL != "" {
+		deps.Playground = &playground.Client{BaseURL: cfg.PlaygroundURL}
+	}
+	commands.Register(c.mux, deps)
+	return c, nil
+}
+
+// Mux is the consumer's handler.Mux, with every chat feature registered.
+func (c *Consumer) Mux() *handler.Mux { return c.mux }
+
+// Run asks Slack who the bot is, then handles events until ctx is done and
+// the handlers in flight have finished (within Config.ShutdownTimeout).
+// A token Slack rejects stops it at once with an error that says so.
+func (c *Consumer) Run(ctx context.Context) error {
+	if err := c.identify(ctx); err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	q := workqueue.New(c.rdb, workqueue.Options{
+		Consumer:       c.cfg.ConsumerName(host + "-" + strconv.Itoa(os.Getpid())),
+		DedupTTL:       c.cfg.DedupTTL,
+		MaxLen:         c.cfg.StreamMaxLen,
+		MaxDeliveries:  c.cfg.MaxDeliveries,
+		HandlerTimeout: c.cfg.HandlerTimeout,
+		ClaimIdle:      c.cfg.ClaimIdle,
+		Concurrency:    c.cfg.Concurrency,
+		Drain:          c.cfg.ShutdownTimeout,
+		Log:            c.log,
+	})
+	defer q.Close()
+	c.log.Info().Bool("shadow", !c.cfg.Production).Msg("consuming events")
+	if err := q.Consume(ctx, slackevent.All, c); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("consumer: %w", err)
+	}
+	return nil
+}
+
+// identify learns the bot's user and bot IDs from auth.test.
+func (c *Consumer) identify(ctx context.Context) error {
+	actx, cancel := context.WithTimeout(ctx, authTimeout)
+	defer cancel()
+	id, err := c.slack.AuthTest(actx)
+	switch {
+	case errors.Is(err, slackapi.ErrTokenRejected):
+		return fmt.Errorf("consumer: Slack rejected the bot token; set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...): %w", err)
+	case err != nil:
+		return fmt.Errorf("consumer: cannot ask Slack who the bot is (auth.test): %w", err)
+	case id.UserID == "":
+		return errors.New("consumer: auth.test named no bot user: is SLACK_BOT_TOKEN a bot token?")
+	}
+	c.me = identity{UserID: id.UserID, BotID: id.BotID}
+	c.log.Info().Str("bot_user", id.UserID).Str("bot_id", id.BotID).Str("team", id.TeamID).Msg("Slack says who the bot is")
+	return nil
+}
+
+// Handle handles one queued event. An event that cannot be decoded is
+// permanent (dead-lettered with the reason); a handler's error is returned
+// as it is: transient unless it wraps workqueue.ErrPermanent.
+func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
+	log := c.log.With().Str("event_id", d.ID).Str("kind", d.Kind).Int("attempt", d.Attempt).Logger()
+	m, skip, err := decode(d.Body, c.me)
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot decode the event; dead-lettering it")
+		return workqueue.Permanent(fmt.Errorf("consumer: %w", err))
+	}
+	if skip != "" {
+		log.Debug().Str("reason", skip).Str("user", m.User).Str("channel", m.Channel).Msg("ignored")
+		return nil
+	}
+	if m.EventID == "" {
+		m.EventID = d.ID
+	}
+	key := m.EventID
+	if key == "" {
+		// Not from Slack's Events API; the entry ID is stable across
+		// redeliveries all the same.
+		key = d.Kind + ":" + d.EntryID
+	}
+	if m.Kind == handler.KindMessage && !m.Time.IsZero() {
+		if age := c.now().Sub(m.Time); age > c.maxAge() {
+			log.Info().Dur("age", age).Str("channel", m.Channel).Str("ts", m.TS).Msg("dropped a stale message: a late answer confuses more than none")
+			return nil
+		}
+	}
+	r := &responder{
+		slack:  c.slack,
+		ledger: c.ledger,
+		log:    log,
+		m:      m,
+		event:  key,
+		shadow: !c.cfg.Production && !(m.Kind == handler.KindMessage && m.Addressed()),
+	}
+	if err := c.mux.ServeMessage(ctx, m, r); err != nil {
+		log.Warn().Err(err).Bool("permanent", errors.Is(err, workqueue.ErrPermanent)).Msg("handling failed")
+		return fmt.Errorf("consumer: %w", err)
+	}
+	return nil
+}
+
+func (c *Consumer) maxAge() time.Duration {
+	if c.cfg.MessageMaxAge > 0 {
+		return c.cfg.MessageMaxAge
+	}
+	return handler.MaxMessageAge
+}
+
+// Run connects to Redis and Slack as cfg says and runs a Consumer until ctx
+// is done: the body of cmd/consumer.
+func Run(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
+	opts, err := cfg.RedisOptions()
+	if err != nil {
+		return fmt.Errorf("consumer: REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	c, err := New(cfg, log, rdb, slackapi.New(cfg.SlackBotToken, cfg.SlackAPIURL, rdb, log))
+	if err != nil {
+		return err
+	}
+	return c.Run(ctx)
+}
+
+// files downloads files shared in Slack for the Playground feature.
+type files struct{ slack Slack }
+
+// Download fetches url with the bot token. Files larger than the
+// Playground accepts are refused without reading them whole.
+func (f files) Download(ctx context.Context, url string) ([]byte, error) {
+	return f.slack.DownloadFile(ctx, url, playground.MaxSnippetSize)
+}

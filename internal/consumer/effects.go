@@ -1,0 +1,94 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// EffectsTTL is how long the record of an event's effects is kept. It must
+// outlive every redelivery of the event: the queue gives up on an entry after
+// a few attempts spread over minutes, and Slack stops retrying after about
+// five minutes, so a day is far more than needed and still cheap.
+const EffectsTTL = 24 * time.Hour
+
+// effectsPrefix is the key prefix of the per-event effect records.
+const effectsPrefix = "gopherbot:effects:"
+
+// States of an effect in its event's record.
+const (
+	effectInflight = "inflight"
+	effectDone     = "done"
+)
+
+// ledger remembers, per event, which effects (Slack calls with a visible
+// result) were started or completed, so that a redelivered event does not
+// repeat them.
+//
+// An event's handlers are deterministic: the same event makes the same calls
+// in the same order (Message.Rand is seeded by the event ID). So the n-th
+// effect of one handling is the n-th effect of any other handling of the
+// same event, and the sequence number is the effect's identity.
+//
+// The protocol for one effect:
+//
+//  1. claim: HSETNX seq "inflight <what>". If the field exists, the effect was
+//     done, or started by a consumer that may have done it: skip it.
+//  2. make the Slack call.
+//  3. on success: HSET seq "done <what>". On a failure Slack reported (an
+//     error answer, a 5xx, a refused connection), HDEL seq, so that the
+//     queue's retry makes the call again.
+//
+// The window that remains: a consumer that dies (or loses Redis, or runs out
+// of time) after the claim and before it learns Slack's answer leaves the
+// effect "inflight"; every later handling skips it. That effect is lost if
+// Slack never got the call, and never doubled if it did: effects happen at
+// most once, as DESIGN.md asks, not exactly once.
+type ledger struct {
+	rdb redis.UniversalClient
+}
+
+// claim reports whether the caller owns effect seq of event and must make
+// it; false means a previous handling already made or started it, and prev
+// is the state it left.
+func (l ledger) claim(ctx context.Context, event string, seq int, what string) (ok bool, prev string, err error) {
+	key, field := effectsPrefix+event, strconv.Itoa(seq)
+	var set *redis.BoolCmd
+	var get *redis.StringCmd
+	// One round trip; MULTI so that the expiry is set with the first claim
+	// even if the connection breaks in between.
+	_, err = l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.HSetNX(ctx, key, field, effectInflight+" "+what)
+		p.Expire(ctx, key, EffectsTTL)
+		get = p.HGet(ctx, key, field)
+		return nil
+	})
+	if err != nil {
+		return false, "", fmt.Errorf("effects: claim %s/%d: %w", event, seq, err)
+	}
+	if set.Val() {
+		return true, "", nil
+	}
+	return false, get.Val(), nil
+}
+
+// done records that effect seq of event happened.
+func (l ledger) done(ctx context.Context, event string, seq int, what string) error {
+	if err := l.rdb.HSet(ctx, effectsPrefix+event, strconv.Itoa(seq), effectDone+" "+what).Err(); err != nil {
+		// The claim stays "inflight", which later handlings skip just the same.
+		return fmt.Errorf("effects: done %s/%d: %w", event, seq, err)
+	}
+	return nil
+}
+
+// release forgets the claim of an effect that did not happen, so that a
+// retry makes it.
+func (l ledger) release(ctx context.Context, event string, seq int) error {
+	if err := l.rdb.HDel(ctx, effectsPrefix+event, strconv.Itoa(seq)).Err(); err != nil {
+		return fmt.Errorf("effects: release %s/%d: %w", event, seq, err)
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/gophers/gopherbot/handler"
+	"github.com/gophers/gopherbot/internal/slackapi"
+)
+
+// responder answers one handling of one event through Slack. Every call is
+// one effect, made at most once per event (see ledger), or, in shadow mode,
+// only logged.
+type responder struct {
+	slack  Slack
+	ledger ledger
+	log    zerolog.Logger
+	m      *handler.Message
+	event  string // the ledger's key: the event ID
+	// shadow is set outside production for messages not addressed to the
+	// bot: nothing is sent, every effect is logged instead.
+	shadow bool
+	seq    int // effects so far in this handling
+}
+
+var _ handler.Responder = (*responder)(nil)
+
+// Reply answers in the message's channel, in its thread when it was in one.
+func (r *responder) Reply(ctx context.Context, text string, opts ...handler.ReplyOption) error {
+	var o handler.ReplyOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if r.m.Channel == "" {
+		return fmt.Errorf("reply: %s event has no channel", r.m.Kind)
+	}
+	if o.MentionAsked {
+		text = mentionAsked(r.m) + text
+	}
+	where := r.m.Channel
+	if r.m.ThreadTS != "" {
+		where += " thread " + r.m.ThreadTS
+	}
+	return r.effect(ctx, r.shadow, "reply in "+where, text, func(ctx context.Context) error {
+		_, err := r.slack.PostMessage(ctx, r.m.Channel, text, slackapi.PostOptions{ThreadTS: r.m.ThreadTS, Unfurl: o.Unfurl})
+		return err
+	})
+}
+
+// Ephemeral answers so that only the asker sees it.
+func (r *responder) Ephemeral(ctx context.Context, text string) error {
+	if r.m.Channel == "" || r.m.User == "" {
+		return fmt.Errorf("ephemeral: %s event has no channel or user", r.m.Kind)
+	}
+	return r.effect(ctx, r.shadow, "ephemeral to "+r.m.User+" in "+r.m.Channel, text, func(ctx context.Context) error {
+		return r.slack.PostEphemeral(ctx, r.m.Channel, r.m.User, text, r.m.ThreadTS)
+	})
+}
+
+// DM sends text to user in a direct message.
+func (r *responder) DM(ctx context.Context, user, text string) error {
+	if user == "" {
+		return errors.New("dm: no user")
+	}
+	// Answering the asker in private is an answer; writing to someone else
+	// is the bot speaking on its own, which shadow mode forbids.
+	shadow := r.shadow || user != r.m.User
+	return r.effect(ctx, shadow, "DM to "+user, text, func(ctx context.Context) error {
+		ch, err := r.slack.OpenDM(ctx, user)
+		if err != nil {
+			return err
+		}
+		_, err = r.slack.PostMessage(ctx, ch, text, slackapi.PostOptions{})
+		return err
+	})
+}
+
+// React adds an emoji reaction to the message.
+func (r *responder) React(ctx context.Context, emoji string) error {
+	emoji = strings.Trim(emoji, ":")
+	if r.m.Channel == "" || r.m.TS == "" {
+		return fmt.Errorf("react: %s event has no message to react to", r.m.Kind)
+	}
+	return r.effect(ctx, r.shadow, "reaction :"+emoji+": on "+r.m.Channel+" "+r.m.TS, "", func(ctx context.Context) error {
+		return r.slack.AddReaction(ctx, r.m.Channel, r.m.TS, emoji)
+	})
+}
+
+// effect makes one call at most once per event.
+func (r *responder) effect(ctx context.Context, shadow bool, what, text string, call func(context.Context) error) error {
+	r.seq++
+	seq := r.seq
+	if shadow {
+		// Counted all the same, so that the numbering does not depend on
+		// the mode.
+		r.log.Info().Int("effect", seq).Str("text", text).Msg("shadow: would send " + what)
+		return nil
+	}
+	ok, prev, err := r.ledger.claim(ctx, r.event, seq, what)
+	if err != nil {
+		// Without the record the call might be a repeat: leave it to the
+		// queue's retry.
+		return err
+	}
+	if !ok {
+		r.log.Info().Int("effect", seq).Str("was", prev).Msg("skip " + what + ": already made by an earlier delivery")
+		if want := what; !strings.HasSuffix(prev, " "+want) {
+			// The handler did not repeat itself: a bug (a handler that is
+			// not deterministic per event), or a changed deployment.
+			r.log.Warn().Int("effect", seq).Str("was", prev).Str("now", what).Msg("effect differs from the earlier delivery's")
+		}
+		return nil
+	}
+
+	callErr := call(ctx)
+
+	// The record must be written even when the handler's deadline just
+	// passed: a "done" lost here would make a retry repeat the effect.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if callErr == nil {
+		if err := r.ledger.done(rctx, r.event, seq, what); err != nil {
+			r.log.Warn().Err(err).Int("effect", seq).Msg("could not record a done effect; it stays claimed and is not repeated")
+		}
+		r.log.Debug().Int("effect", seq).Msg("sent " + what)
+		return nil
+	}
+	if ctx.Err() != nil {
+		// Cut off by the deadline: Slack may have acted on the call without
+		// us hearing back. Keep the claim, so the effect is lost rather than
+		// doubled.
+		r.log.Error().Err(callErr).Int("effect", seq).Msg("Slack call cut off, outcome unknown; not retrying " + what)
+		return fmt.Errorf("%s: %w", what, callErr)
+	}
+	r.log.Error().Err(callErr).Int("effect", seq).Msg("Slack call failed: " + what)
+	if err := r.ledger.release(rctx, r.event, seq); err != nil {
+		r.log.Warn().Err(err).Int("effect", seq).Msg("could not release a failed effect; a retry will skip it")
+	}
+	return fmt.Errorf("%s: %w", what, callErr)
+}
+
+// mentionAsked is the prefix addressing a reply to the users the asker
+// mentioned (not the bot).
+func mentionAsked(m *handler.Message) string {
+	var b strings.Builder
+	for _, id := range m.MentionedUsers() {
+		b.WriteString("<@" + id + "> ")
+	}
+	return b.String()
+}
