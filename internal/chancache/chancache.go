@@ -1,0 +1,252 @@
+// Package chancache maps channel names to IDs and back, through Redis, for
+// every consumer process.
+//
+// Settings name channels (the newbies channel, the welcome list, the
+// playground deny-list) while Slack's events and methods speak IDs. The
+// bgtasks process fills the cache with a full conversations.list on an
+// interval (Refresh); consumers read it, and on a miss ask Slack themselves
+// (conversations.list by name, conversations.info by ID) and cache the
+// answer, so a channel created since the last refresh works at once.
+//
+// Keys: the hash gopherbot:channels:byname maps name to ID;
+// gopherbot:channels:byid maps ID to the JSON {"id","name","is_private"}.
+// A name that a full listing did not find is remembered as missing for a
+// minute (gopherbot:channels:missing:<name>), so a misspelt setting does not
+// page through the whole workspace on every event.
+package chancache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/gophers/gopherbot/internal/slackapi"
+)
+
+// Redis keys.
+const (
+	KeyByName     = "gopherbot:channels:byname"
+	KeyByID       = "gopherbot:channels:byid"
+	keyMissPrefix = "gopherbot:channels:missing:"
+)
+
+// PageLimit is the page size asked of conversations.list: Slack's
+// recommendation for tier 2 methods.
+const PageLimit = 200
+
+// ErrNotFound is wrapped when Slack has no channel of that name or ID that
+// the bot can see.
+var ErrNotFound = errors.New("channel not found")
+
+// Lister is what the cache needs of Slack; *slackapi.Client has it.
+type Lister interface {
+	ListChannels(ctx context.Context, cursor string, limit int) ([]slackapi.Channel, string, error)
+	ChannelInfo(ctx context.Context, id string) (slackapi.Channel, error)
+}
+
+var _ Lister = (*slackapi.Client)(nil)
+
+// Channel is a cached channel.
+type Channel struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"` // empty for a DM
+	IsPrivate bool   `json:"is_private"`
+}
+
+// Cache is the channel cache. It is safe for concurrent use.
+type Cache struct {
+	rdb     redis.UniversalClient
+	api     Lister
+	log     zerolog.Logger
+	missTTL time.Duration
+}
+
+// New returns a cache in rdb that asks api on a miss.
+func New(rdb redis.UniversalClient, api Lister, log zerolog.Logger) *Cache {
+	return &Cache{rdb: rdb, api: api, log: log.With().Str("component", "chancache").Logger(), missTTL: time.Minute}
+}
+
+// normalize turns "#General" into "general": Slack's names are lower case.
+func normalize(name string) string {
+	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(name), "#"))
+}
+
+// channelID matches a conversation ID; names are lower case, so no name
+// looks like one.
+var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
+
+// Store replaces the cache with chans, the result of a full listing: names
+// that are no longer there (renamed, archived, deleted) go. DMs and archived
+// channels are left out.
+func (c *Cache) Store(ctx context.Context, chans []slackapi.Channel) error {
+	byName, byID := map[string]any{}, map[string]any{}
+	for _, ch := range chans {
+		if ch.IsIM || ch.IsArchived || ch.Name == "" {
+			continue
+		}
+		b, err := json.Marshal(Channel{ID: ch.ID, Name: ch.Name, IsPrivate: ch.IsPrivate})
+		if err != nil {
+			return fmt.Errorf("chancache: store: %w", err)
+		}
+		byName[ch.Name] = ch.ID
+		byID[ch.ID] = b
+	}
+	// One transaction: readers see the old cache or the new one, never
+	// an empty one in between.
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, KeyByName, KeyByID)
+		if len(byName) > 0 {
+			p.HSet(ctx, KeyByName, byName)
+			p.HSet(ctx, KeyByID, byID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("chancache: store: %w", err)
+	}
+	return nil
+}
+
+// add caches channels seen on the way, without dropping others.
+func (c *Cache) add(ctx context.Context, chans ...slackapi.Channel) error {
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, ch := range chans {
+			if ch.IsArchived || ch.ID == "" {
+				continue
+			}
+			b, err := json.Marshal(Channel{ID: ch.ID, Name: ch.Name, IsPrivate: ch.IsPrivate})
+			if err != nil {
+				return err
+			}
+			p.HSet(ctx, KeyByID, ch.ID, b)
+			if ch.Name != "" && !ch.IsIM {
+				p.HSet(ctx, KeyByName, ch.Name, ch.ID)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// Refresh lists every channel the bot can see, page by page, and replaces
+// the cache with them. A 429 in the middle of the listing is waited out and
+// the listing resumes from the same cursor (inside slackapi); if the listing
+// fails, the cache is left as it was. It returns how many channels it found.
+func (c *Cache) Refresh(ctx context.Context) (int, error) {
+	var all []slackapi.Channel
+	pages := 0
+	for cursor := ""; ; {
+		chans, next, err := c.api.ListChannels(ctx, cursor, PageLimit)
+		if err != nil {
+			return 0, fmt.Errorf("chancache: refresh, page %d: %w", pages+1, err)
+		}
+		pages++
+		all = append(all, chans...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if err := c.Store(ctx, all); err != nil {
+		return 0, err
+	}
+	c.log.Info().Int("channels", len(all)).Int("pages", pages).Msg("channel cache refreshed")
+	return len(all), nil
+}
+
+// ID returns the ID of the channel with the name ('#' optional, any case).
+// On a miss it pages through conversations.list until it finds the name,
+// caching what it sees. A name Slack does not have is ErrNotFound. A
+// channel ID is returned as it is once Slack knows it, so settings may name
+// channels either way.
+func (c *Cache) ID(ctx context.Context, name string) (string, error) {
+	if channelID.MatchString(strings.TrimSpace(name)) {
+		id := strings.TrimSpace(name)
+		if _, err := c.Get(ctx, id); err != nil {
+			return "", err
+		}
+		return id, nil
+	}
+	name = normalize(name)
+	if name == "" {
+		return "", fmt.Errorf("chancache: empty channel name: %w", ErrNotFound)
+	}
+	id, err := c.rdb.HGet(ctx, KeyByName, name).Result()
+	switch {
+	case err == nil:
+		return id, nil
+	case !errors.Is(err, redis.Nil):
+		return "", fmt.Errorf("chancache: %w", err)
+	}
+	if n, err := c.rdb.Exists(ctx, keyMissPrefix+name).Result(); err != nil {
+		return "", fmt.Errorf("chancache: %w", err)
+	} else if n > 0 {
+		return "", fmt.Errorf("chancache: #%s: %w", name, ErrNotFound)
+	}
+
+	c.log.Debug().Str("name", name).Msg("channel cache miss; listing channels")
+	for cursor := ""; ; {
+		chans, next, err := c.api.ListChannels(ctx, cursor, PageLimit)
+		if err != nil {
+			return "", fmt.Errorf("chancache: look up #%s: %w", name, err)
+		}
+		if err := c.add(ctx, chans...); err != nil {
+			c.log.Warn().Err(err).Msg("cannot cache listed channels")
+		}
+		for _, ch := range chans {
+			if ch.Name == name && !ch.IsArchived {
+				return ch.ID, nil
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if err := c.rdb.Set(ctx, keyMissPrefix+name, 1, c.missTTL).Err(); err != nil {
+		c.log.Warn().Err(err).Msg("cannot remember a missing channel")
+	}
+	c.log.Warn().Str("name", name).Msg("no channel of that name")
+	return "", fmt.Errorf("chancache: #%s: %w", name, ErrNotFound)
+}
+
+// Get returns the cached channel with the ID, asking conversations.info on
+// a miss. A channel Slack does not show the bot is ErrNotFound.
+func (c *Cache) Get(ctx context.Context, id string) (Channel, error) {
+	b, err := c.rdb.HGet(ctx, KeyByID, id).Bytes()
+	switch {
+	case err == nil:
+		var ch Channel
+		if err := json.Unmarshal(b, &ch); err == nil {
+			return ch, nil
+		}
+		// A damaged entry is replaced by Slack's answer below.
+	case !errors.Is(err, redis.Nil):
+		return Channel{}, fmt.Errorf("chancache: %w", err)
+	}
+	info, err := c.api.ChannelInfo(ctx, id)
+	if err != nil {
+		if slackapi.Code(err) == "channel_not_found" {
+			return Channel{}, fmt.Errorf("chancache: %s: %w: %w", id, ErrNotFound, err)
+		}
+		return Channel{}, fmt.Errorf("chancache: look up %s: %w", id, err)
+	}
+	if err := c.add(ctx, info); err != nil {
+		c.log.Warn().Err(err).Msg("cannot cache a channel")
+	}
+	return Channel{ID: info.ID, Name: info.Name, IsPrivate: info.IsPrivate}, nil
+}
+
+// Name returns the name of the channel with the ID ("" for a DM), asking
+// conversations.info on a miss.
+func (c *Cache) Name(ctx context.Context, id string) (string, error) {
+	ch, err := c.Get(ctx, id)
+	return ch.Name, err
+}
