@@ -1,0 +1,151 @@
+package commands
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDefine(t *testing.T) {
+	e := newEnv(t)
+	goroutine := "*goroutine*: " + testEntries[0].Definition + "\nMore: " + testEntries[0].Link
+	zero := "*zero value*: " + testEntries[1].Definition + "\nMore: " + testEntries[1].Link
+	for _, tt := range []struct {
+		text string
+		want string   // the whole reply, or
+		has  []string // parts it must have
+		not  []string // and parts it must not
+	}{
+		{text: "define goroutine", want: goroutine},
+		{text: "DEFINE Goroutine", want: goroutine},
+		{text: "define goroutines", want: goroutine},
+		{text: "define go routine", want: goroutine},
+		{text: "define zero value", want: zero},
+		{text: "define  zero   values?", want: zero},
+		{text: "define gorutine", has: []string{"Did you mean", "`goroutine`"}},
+		{text: "define kubernetes operator", has: []string{"kubernetes operator", "https://go.dev/ref/spec", "https://go.dev/doc/faq", "propose"}},
+		{text: "define", has: []string{"define goroutine"}},
+		{text: "define <!channel>", has: []string{"define goroutine"}, not: []string{"<!channel>"}},
+		{text: "define a&lt;b&amp;c", has: []string{"a&lt;b&amp;c"}, not: []string{"a<b"}},
+	} {
+		t.Run(tt.text, func(t *testing.T) {
+			got := e.mustServe(t, mention(tt.text+" <@UBOB>"))
+			if len(got) != 1 || got[0].Op != "reply" || !cmp.Equal(got[0].Mention, []string{"UBOB"}) {
+				t.Fatalf("got %+v, want one reply addressing UBOB", got)
+			}
+			text := got[0].Text
+			if tt.want != "" && text != tt.want {
+				t.Errorf("reply = %q, want %q", text, tt.want)
+			}
+			for _, s := range tt.has {
+				if !strings.Contains(text, s) {
+					t.Errorf("reply %q does not contain %q", text, s)
+				}
+			}
+			for _, s := range tt.not {
+				if strings.Contains(text, s) {
+					t.Errorf("reply %q contains %q", text, s)
+				}
+			}
+		})
+	}
+}
+
+func TestXKCD(t *testing.T) {
+	e := newEnv(t)
+	for text, n := range map[string]string{
+		"xkcd:927":                  "927",
+		"XKCD: 303":                 "303",
+		"xkcd:#292":                 "292",
+		"xkcd:standards":            "927",
+		"xkcd:compiling":            "303",
+		"xkcd:goto":                 "292",
+		"xkcd:exploits":             "327",
+		"xkcd:bobby tables":         "327",
+		"xkcd:Bobby-Tables":         "327",
+		"xkcd:dependency":           "2347",
+		"xkcd:regex":                "208",
+		"xkcd:automation":           "1319",
+		"xkcd:optimization":         "1691",
+		"xkcd:927 <@UBOB>":          "927",
+		"xkcd:is it worth the time": "1205",
+	} {
+		got := e.mustServe(t, mention(text))
+		want := call{Op: "reply", Text: "https://xkcd.com/" + n + "/", Unfurl: true}
+		if strings.Contains(text, "UBOB") {
+			want.Mention = []string{"UBOB"}
+		}
+		if diff := cmp.Diff([]call{want}, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", text, diff)
+		}
+	}
+	for _, text := range []string{"xkcd:", "xkcd:0", "xkcd:-5", "xkcd:abc", "xkcd:100000", "xkcd:99999999999999999999999", "xkcd:1.5", "xkcd:<!here>"} {
+		got := e.mustServe(t, mention(text))
+		if len(got) != 1 || !strings.Contains(got[0].Text, "comic number") || strings.Contains(got[0].Text, "xkcd.com/") || strings.Contains(got[0].Text, "<!") {
+			t.Errorf("%q answered %+v, want one reply asking for a number or name", text, got)
+		}
+		if !strings.Contains(got[0].Text, "`standards`") {
+			t.Errorf("%q: the answer does not list the names", text)
+		}
+	}
+}
+
+func TestDocLinks(t *testing.T) {
+	e := newEnv(t)
+	for text, want := range map[string]string{
+		"d/net/http":                   "https://pkg.go.dev/net/http",
+		"D/fmt":                        "https://pkg.go.dev/fmt",
+		"d/net/http#Client":            "https://pkg.go.dev/net/http#Client",
+		"d/net/http#Client.Do":         "https://pkg.go.dev/net/http#Client.Do",
+		"d/golang.org/x/sync/errgroup": "https://pkg.go.dev/golang.org/x/sync/errgroup",
+		"d/gopkg.in/yaml.v3":           "https://pkg.go.dev/gopkg.in/yaml.v3",
+		"d/net/http/":                  "https://pkg.go.dev/net/http",
+		// Slack turns what looks like a domain into a link; the label counts.
+		"d/<http://github.com/spf13/cobra|github.com/spf13/cobra>": "https://pkg.go.dev/github.com/spf13/cobra",
+		"ghd/spf13/cobra":                            "https://pkg.go.dev/github.com/spf13/cobra",
+		"ghd/spf13/cobra#Command":                    "https://pkg.go.dev/github.com/spf13/cobra#Command",
+		"ghd/redis/go-redis/v9":                      "https://pkg.go.dev/github.com/redis/go-redis/v9",
+		"ghd/github.com/rs/zerolog":                  "https://pkg.go.dev/github.com/rs/zerolog",
+		"ghd/<https://github.com/rs/zerolog>":        "https://pkg.go.dev/github.com/rs/zerolog",
+		"ghd/mattn/go-sqlite3":                       "https://pkg.go.dev/github.com/mattn/go-sqlite3",
+		"ghd/google/go-cmp/cmp/cmpopts#IgnoreFields": "https://pkg.go.dev/github.com/google/go-cmp/cmp/cmpopts#IgnoreFields",
+	} {
+		got := e.mustServe(t, mention(text+" <@UBOB>"))
+		if diff := cmp.Diff([]call{reply(want, "UBOB")}, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", text, diff)
+		}
+	}
+
+	for _, text := range []string{
+		"d/", "d/net http", "d/../etc/passwd", "d/net//http", "d/foo$bar", "d/net/http#",
+		"d/net/http#a b", "d/<!channel>", "d/.hidden", "d/x/y.", "d/net/http?x=1", "d/" + strings.Repeat("a/", 200) + "a",
+	} {
+		got := e.mustServe(t, mention(text))
+		if len(got) != 1 || !strings.Contains(got[0].Text, "import path") || strings.Contains(got[0].Text, "pkg.go.dev") || strings.Contains(got[0].Text, "<!") {
+			t.Errorf("%q answered %+v, want one reply explaining the form", text, got)
+		}
+	}
+	for _, text := range []string{"ghd/", "ghd/cobra", "ghd/-bad/repo", "ghd/own_er/repo", "ghd/owner/re po", "ghd/owner/..", "ghd/gitlab.com/x/y"} {
+		got := e.mustServe(t, mention(text))
+		if len(got) != 1 || !strings.Contains(got[0].Text, "owner/repo") || strings.Contains(got[0].Text, "pkg.go.dev") {
+			t.Errorf("%q answered %+v, want one reply explaining the form", text, got)
+		}
+	}
+}
+
+func TestOrList(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"a"}, "a"},
+		{[]string{"a", "b"}, "a or b"},
+		{[]string{"a", "b", "c"}, "a, b or c"},
+	} {
+		if got := orList(tt.in); got != tt.want {
+			t.Errorf("orList(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

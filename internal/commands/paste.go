@@ -1,0 +1,181 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gophers/gopherbot/handler"
+	"github.com/gophers/gopherbot/internal/playground"
+)
+
+// MinPasteLines is how many lines of code make a paste long enough to move
+// to the Playground. Blank lines do not count.
+const MinPasteLines = 10
+
+// OptOut is the word that keeps a message's code where it is.
+const OptOut = "nolink"
+
+// maxFiles bounds the uploaded files shared from one message.
+const maxFiles = 3
+
+const pasteNote = "Tip: long code is easier to read, and to run, as a Go Playground link (https://go.dev/play) or a gist than pasted in the channel. " +
+	"I made a link for you this time. If you'd rather I didn't, put `" + OptOut + "` in your message."
+
+func (b *bot) registerPlayground(mx *handler.Mux) {
+	mx.Match("playground",
+		fmt.Sprintf("Code pastes of %d lines or more, and uploaded Go files, get a Go Playground link (say `%s` to keep yours as it is).", MinPasteLines, OptOut),
+		b.wantsPlayground, handler.HandlerFunc(b.sharePaste))
+}
+
+// wantsPlayground is the matcher: cheap, no I/O. The deny-list needs the
+// channel cache, so the handler checks it.
+func (b *bot) wantsPlayground(m *handler.Message) bool {
+	if strings.Contains(strings.ToLower(m.Text), OptOut) {
+		return false
+	}
+	if b.Files != nil && len(goFiles(m)) > 0 {
+		return true
+	}
+	_, ok := pastedCode(m.Text)
+	return ok
+}
+
+func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Responder) error {
+	log := b.Log.With().Str("channel", m.Channel).Str("user", m.User).Str("event_id", m.EventID).Logger()
+	if b.denied(ctx, m.Channel) {
+		log.Info().Msg("commands: playground: channel is on the deny-list; paste left alone")
+		return nil
+	}
+
+	var codes [][]byte
+	if code, ok := pastedCode(m.Text); ok {
+		codes = append(codes, []byte(code))
+	}
+	if b.Files != nil {
+		for _, f := range goFiles(m) {
+			data, err := b.Files.Download(ctx, f.URLPrivate)
+			if err != nil {
+				return fmt.Errorf("commands: playground: download file %s: %w", f.ID, err)
+			}
+			codes = append(codes, data)
+		}
+	}
+
+	var links []string
+	for _, code := range codes {
+		link, err := b.Playground.Share(ctx, code)
+		switch {
+		case err == nil:
+			links = append(links, link)
+		case errors.Is(err, playground.ErrRejected), errors.Is(err, playground.ErrTooLarge), errors.Is(err, playground.ErrEmpty):
+			// Retrying cannot help; the rest of the message may still be shared.
+			log.Warn().Err(err).Int("bytes", len(code)).Msg("commands: playground: snippet not shared")
+		default:
+			// Nothing is posted before every share succeeded, so a retry of
+			// the event posts the full answer once.
+			return fmt.Errorf("commands: playground: %w", err)
+		}
+	}
+	if len(links) == 0 {
+		return nil
+	}
+
+	text := "I put that code on the Go Playground, where it is easier to read and run: " + links[0]
+	if len(links) > 1 {
+		text = "I put that code on the Go Playground, where it is easier to read and run:\n• " + strings.Join(links, "\n• ")
+	}
+	if err := r.Reply(ctx, text); err != nil {
+		return err
+	}
+	if m.DM() {
+		// The etiquette is about channels.
+		return nil
+	}
+	return r.Ephemeral(ctx, pasteNote)
+}
+
+// denied reports whether channel (an ID) is on the deny-list, whose
+// entries are names or IDs. A name that cannot be resolved is logged and
+// treated as not this channel: the cache being down should not silence
+// the feature everywhere.
+func (b *bot) denied(ctx context.Context, channel string) bool {
+	for _, name := range b.PlaygroundDenylist {
+		name = strings.TrimPrefix(strings.TrimSpace(name), "#")
+		if name == "" {
+			continue
+		}
+		if name == channel || b.channelID(ctx, name) == channel {
+			return true
+		}
+	}
+	return false
+}
+
+// goFiles returns the Go files shared with m that can be downloaded.
+func goFiles(m *handler.Message) []handler.File {
+	var out []handler.File
+	for _, f := range m.Files {
+		if f.URLPrivate == "" {
+			continue
+		}
+		if strings.EqualFold(f.Filetype, "go") || strings.HasSuffix(strings.ToLower(f.Name), ".go") {
+			out = append(out, f)
+			if len(out) == maxFiles {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// pastedCode returns the code of text and whether it is long enough to
+// share. When text has ``` code blocks, the code is the blocks (joined)
+// and only their lines count; the words around them are conversation.
+// Without blocks, the whole text counts, but only when it looks like code,
+// so a long message in prose is never sent to the Playground.
+func pastedCode(text string) (string, bool) {
+	if !strings.Contains(text, "```") {
+		return text, looksLikeCode(text) && countLines(text) >= MinPasteLines
+	}
+	parts := strings.Split(text, "```")
+	var blocks []string
+	// parts alternate outside, inside, outside...; an unclosed block runs
+	// to the end of the message.
+	for i := 1; i < len(parts); i += 2 {
+		block := strings.Trim(parts[i], "\n")
+		// A language tag on the opening line, as in Markdown (```go).
+		if first, rest, ok := strings.Cut(block, "\n"); ok {
+			switch strings.ToLower(strings.TrimSpace(first)) {
+			case "go", "golang":
+				block = rest
+			}
+		}
+		if strings.TrimSpace(block) != "" {
+			blocks = append(blocks, block)
+		}
+	}
+	code := strings.Join(blocks, "\n\n")
+	return code + "\n", countLines(code) >= MinPasteLines
+}
+
+// countLines counts the lines of s that are not blank.
+func countLines(s string) int {
+	n := 0
+	for line := range strings.Lines(s) {
+		if strings.TrimSpace(line) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func looksLikeCode(s string) bool {
+	for _, sign := range []string{"{", ":=", "func ", "package ", "import "} {
+		if strings.Contains(s, sign) {
+			return true
+		}
+	}
+	return false
+}

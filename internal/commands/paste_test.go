@@ -1,0 +1,229 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gophers/gopherbot/handler"
+	"github.com/gophers/gopherbot/internal/playground"
+)
+
+// goCode returns a Go program of n non-blank lines.
+func goCode(n int) string {
+	var b strings.Builder
+	b.WriteString("package main\n\nimport \"fmt\"\n\nfunc main() {\n")
+	for i := 4; i < n; i++ {
+		fmt.Fprintf(&b, "\tfmt.Println(%d)\n", i)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// slackEscape writes text as Slack sends it.
+func slackEscape(s string) string { return handler.Escape(s) }
+
+// sharedReply is what a successful share answers: the link in the thread,
+// then the note to the poster.
+func sharedReply(link string) []call {
+	return []call{
+		{Op: "reply", Text: "I put that code on the Go Playground, where it is easier to read and run: " + link},
+		{Op: "ephemeral", To: "UASKER", Text: pasteNote},
+	}
+}
+
+func TestPastedCode(t *testing.T) {
+	long := goCode(12)
+	for _, tt := range []struct {
+		name, text string
+		code       string
+		ok         bool
+	}{
+		{"long, no blocks", long, long, true},
+		{"short, no blocks", goCode(9), goCode(9), false},
+		{"ten lines exactly", goCode(10), goCode(10), true},
+		{"blank lines do not count", strings.ReplaceAll(goCode(9), "\n", "\n\n\n"), strings.ReplaceAll(goCode(9), "\n", "\n\n\n"), false},
+		{"long prose is not code", strings.Repeat("I tried everything and it still fails\n", 12), strings.Repeat("I tried everything and it still fails\n", 12), false},
+		{"block", "my code:\n```" + long + "```\nwhy?", long + "\n", true},
+		{"block with a go tag", "```go\n" + long + "\n```", long + "\n", true},
+		{"two blocks count together", "```" + goCode(6) + "```\nand\n```" + goCode(6) + "```", goCode(6) + "\n\n" + goCode(6) + "\n", true},
+		{"only block lines count", strings.Repeat("some words {\n", 12) + "```x := 1\ny := 2```", "x := 1\ny := 2\n", false},
+		{"unclosed block runs to the end", "look ```" + long, long + "\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, ok := pastedCode(tt.text)
+			if ok != tt.ok {
+				t.Errorf("ok = %v, want %v", ok, tt.ok)
+			}
+			if diff := cmp.Diff(tt.code, code); diff != "" {
+				t.Errorf("code (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlaygroundPaste(t *testing.T) {
+	long := goCode(14)
+	for _, tt := range []struct {
+		name  string
+		m     *handler.Message
+		share string // the code shared; empty: nothing shared, nothing said
+		note  bool   // the ephemeral note follows the link
+	}{
+		{"long paste in a channel", message(slackEscape(long)), long, true},
+		{"long paste to the bot", mention(slackEscape(long)), long, true},
+		{"in a DM, no etiquette note", message(slackEscape(long), asDM), long, false},
+		{"code block", message("help please\n```" + slackEscape(long) + "```"), long + "\n", true},
+		{"in a thread", message(slackEscape(long), func(m *handler.Message) { m.ThreadTS = "1700000000.000001" }), long, true},
+		{"short paste", message(slackEscape(goCode(6))), "", false},
+		{"short block in a long message", message(strings.Repeat("context line {\n", 15) + "```x := 1```"), "", false},
+		{"opt out", message("nolink\n" + slackEscape(long)), "", false},
+		{"opt out, any case", message("NoLink please ```" + slackEscape(long) + "```"), "", false},
+		{"deny-listed by name", message(slackEscape(long), inChannel("COFFTOPIC")), "", false},
+		{"deny-listed by ID", message(slackEscape(long), inChannel("CRANDOM")), "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			got := e.mustServe(t, tt.m)
+			shares := e.pg.Shares()
+			if tt.share == "" {
+				if len(got) != 0 || len(shares) != 0 {
+					t.Errorf("calls %+v and %d shares, want none", got, len(shares))
+				}
+				return
+			}
+			if len(shares) != 1 {
+				t.Fatalf("%d shares, want 1", len(shares))
+			}
+			if diff := cmp.Diff(tt.share, string(shares[0].Code)); diff != "" {
+				t.Errorf("shared code (-want +got):\n%s", diff)
+			}
+			want := sharedReply(e.pg.URL + "/p/" + shares[0].ID)
+			if !tt.note {
+				want = want[:1]
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			// The link opens what was pasted.
+			if code, ok := e.pg.Snippet(shares[0].ID); !ok || string(code) != tt.share {
+				t.Errorf("the playground does not have the snippet")
+			}
+		})
+	}
+}
+
+func TestPlaygroundFiles(t *testing.T) {
+	const url1, url2, urlTxt = "https://files.slack.test/F1/main.go", "https://files.slack.test/F2/util.go", "https://files.slack.test/F3/notes.txt"
+	goFile := func(id, url string) handler.File {
+		return handler.File{ID: id, Name: id + ".go", Filetype: "go", URLPrivate: url, Lines: 3}
+	}
+	withFiles := func(fs ...handler.File) func(*handler.Message) {
+		return func(m *handler.Message) { m.Files = fs }
+	}
+	e := newEnv(t)
+	e.files.files[url1] = []byte("package main\n\nfunc main() {}\n")
+	e.files.files[url2] = []byte("package main\n\nfunc util() {}\n")
+	e.files.files[urlTxt] = []byte("some notes")
+
+	// One short Go file is enough: an upload is never pasted inline.
+	got := e.mustServe(t, message("here is my file", withFiles(goFile("F1", url1))))
+	shares := e.pg.Shares()
+	if len(shares) != 1 || string(shares[0].Code) != string(e.files.files[url1]) {
+		t.Fatalf("shares %+v, want the file", shares)
+	}
+	if diff := cmp.Diff(sharedReply(e.pg.URL+"/p/"+shares[0].ID), got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	// Two files: one reply listing both links.
+	got = e.mustServe(t, message("", withFiles(goFile("F1", url1), goFile("F2", url2))))
+	shares = e.pg.Shares()[1:]
+	if len(shares) != 2 {
+		t.Fatalf("%d shares, want 2", len(shares))
+	}
+	want := "I put that code on the Go Playground, where it is easier to read and run:\n• " +
+		e.pg.URL + "/p/" + shares[0].ID + "\n• " + e.pg.URL + "/p/" + shares[1].ID
+	if len(got) != 2 || got[0].Text != want {
+		t.Errorf("got %+v, want a reply listing both links, then the note", got)
+	}
+
+	// A text file, or a Go file with nolink: left alone.
+	before := len(e.pg.Shares())
+	if got := e.mustServe(t, message("notes", withFiles(handler.File{ID: "F3", Name: "notes.txt", Filetype: "text", URLPrivate: urlTxt}))); len(got) != 0 {
+		t.Errorf("text file: %+v, want nothing", got)
+	}
+	if got := e.mustServe(t, message("nolink", withFiles(goFile("F1", url1)))); len(got) != 0 {
+		t.Errorf("nolink file: %+v, want nothing", got)
+	}
+	if n := len(e.pg.Shares()); n != before {
+		t.Errorf("%d new shares, want none", n-before)
+	}
+
+	// A download that fails is retried: an error, nothing said.
+	got, err := e.serve(t, message("", withFiles(goFile("F9", "https://files.slack.test/F9/gone.go"))))
+	if err == nil || len(got) != 0 {
+		t.Errorf("failed download: calls %+v, err %v; want an error and nothing said", got, err)
+	}
+}
+
+func TestPlaygroundNoFilesDep(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Files = nil })
+	f := handler.File{ID: "F1", Name: "main.go", Filetype: "go", URLPrivate: "https://files.slack.test/F1"}
+	if got := e.mustServe(t, message("file", func(m *handler.Message) { m.Files = []handler.File{f} })); len(got) != 0 {
+		t.Errorf("without a Files dependency an upload got %+v", got)
+	}
+	// Pastes still work.
+	if got := e.mustServe(t, message(slackEscape(goCode(12)))); len(got) != 2 {
+		t.Errorf("paste got %+v, want link and note", got)
+	}
+}
+
+func TestPlaygroundDown(t *testing.T) {
+	e := newEnv(t)
+	m := message(slackEscape(goCode(12)))
+
+	e.pg.Fail(http.StatusInternalServerError)
+	got, err := e.serve(t, m)
+	if err == nil || errors.Is(err, playground.ErrRejected) {
+		t.Errorf("err = %v, want a temporary error so that the event is retried", err)
+	}
+	if len(got) != 0 {
+		t.Errorf("calls %+v, want nothing said while the playground is down", got)
+	}
+
+	// The retry, once the playground is back, answers in full.
+	e.pg.Fail(0)
+	got = e.mustServe(t, m)
+	shares := e.pg.Shares()
+	if diff := cmp.Diff(sharedReply(e.pg.URL+"/p/"+shares[len(shares)-1].ID), got); diff != "" {
+		t.Errorf("retry (-want +got):\n%s", diff)
+	}
+
+	// A refusal cannot be fixed by retrying: no error, nothing said.
+	e.pg.Fail(http.StatusRequestEntityTooLarge)
+	got, err = e.serve(t, m)
+	if err != nil || len(got) != 0 {
+		t.Errorf("refused share: calls %+v, err %v; want neither", got, err)
+	}
+}
+
+func TestPlaygroundSlackDown(t *testing.T) {
+	e := newEnv(t)
+	m := message(slackEscape(goCode(12)))
+	r := &recorder{m: m, fail: errors.New("slack: 503")}
+	if err := e.mx.ServeMessage(t.Context(), m, r); err == nil {
+		t.Error("a failed reply gave no error; the event would not be retried")
+	}
+}
+
+func TestPlaygroundDisabled(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Playground = nil })
+	if got := e.mustServe(t, message(slackEscape(goCode(12)))); len(got) != 0 {
+		t.Errorf("with no Playground a paste got %+v", got)
+	}
+}
