@@ -55,7 +55,7 @@ type Config struct {
 
 	LogLevel   zerolog.Level // LOG_LEVEL
 	Env        string        // GOPHERBOT_ENV
-	Production bool          // Env == "production"; otherwise shadow mode
+	Production bool          // Env == "production" (or unset in local mode); otherwise shadow mode
 
 	HerokuAppName    string // HEROKU_APP_NAME
 	HerokuDynoID     string // HEROKU_DYNO_ID
@@ -126,7 +126,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		SlackAppID:         p.str("SLACK_APP_ID", ""),
 		SlackTeamID:        p.str("SLACK_TEAM_ID", ""),
 		SlackAPIURL:        p.str("SLACK_API_URL", DefaultSlackAPIURL),
-		Env:                p.str("GOPHERBOT_ENV", "development"),
+		Env:                p.str("GOPHERBOT_ENV", ""),
 		HerokuAppName:      p.str("HEROKU_APP_NAME", ""),
 		HerokuDynoID:       p.str("HEROKU_DYNO_ID", ""),
 		HerokuSlugCommit:   p.str("HEROKU_SLUG_COMMIT", ""),
@@ -173,6 +173,9 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 
 	if role == AllInOne && c.SlackSigningSecret == "" && c.SlackBotToken == "" {
 		c.Local = true
+		// The simulated workspace is ours: behave as in production unless
+		// told otherwise, so every feature can be tried.
+		c.Production = c.Env == ""
 	} else {
 		if role&Gateway != 0 && c.SlackSigningSecret == "" {
 			p.missing("SLACK_SIGNING_SECRET")

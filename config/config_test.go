@@ -60,8 +60,12 @@ func TestLoadAllInOneWithoutSettingsIsLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Local {
-		t.Error("Local = false, want true")
+	if !c.Local || !c.Production {
+		t.Errorf("Local = %v, Production = %v, want both true", c.Local, c.Production)
+	}
+	c, err = Load(env(map[string]string{"GOPHERBOT_ENV": "staging"}), AllInOne)
+	if err != nil || c.Production {
+		t.Errorf("local with GOPHERBOT_ENV=staging: Production = %v, err = %v; want shadow mode", c.Production, err)
 	}
 	// Half-configured Slack is a mistake, not local mode.
 	_, err = Load(env(map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}), AllInOne)

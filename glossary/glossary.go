@@ -394,6 +394,8 @@ func candidates(s string) []string {
 	}
 	f := fold(s)
 	add(f)
+	f = unwrap(f)
+	add(f)
 	f = trim(f, wrapping)
 	add(f)
 	f = trim(f, punctuation+wrapping)
@@ -414,6 +416,24 @@ func candidates(s string) []string {
 		return nil
 	}
 	return out
+}
+
+// unwrap strips matching marks from around s, layer by layer, so that
+// "`_`" becomes "_" where trimming every mark would leave nothing.
+func unwrap(s string) string {
+	pairs := map[rune]rune{'“': '”', '‘': '’', '«': '»'}
+	for {
+		r := []rune(s)
+		if len(r) < 3 {
+			return s
+		}
+		first, last := r[0], r[len(r)-1]
+		closing, paired := pairs[first]
+		if !(paired && last == closing) && !(first == last && strings.ContainsRune(wrapping, first)) {
+			return s
+		}
+		s = strings.TrimSpace(string(r[1 : len(r)-1]))
+	}
 }
 
 // trim strips the characters in cutset from both ends of s and spaces

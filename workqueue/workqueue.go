@@ -1,12 +1,76 @@
 // Package workqueue is gopherbot's queue of Slack events on Redis Streams.
 //
-// CONTRACT STUB: the signatures below are the agreed API; the implementation
-// replaces the panics.
+// # Layout in Redis
+//
+// Each event kind has its own stream, <Prefix>events:<kind>, read by one
+// consumer group (Options.Group) shared by every consumer process. An entry
+// has two fields: "id" (the Slack event_id, possibly empty) and "body" (the
+// raw request body). Publish remembers each event_id in <Prefix>dedup:<id>
+// for Options.DedupTTL; entries that fail for good go to one dead-letter
+// stream, <Prefix>deadletter.
+//
+// # Delivery guarantees
+//
+// Delivery is at least once. Publish returns only after Redis stored the
+// entry (or found its event_id already stored), so a gateway that answers
+// Slack 2xx only after a successful Publish never loses an event it
+// acknowledged. An entry leaves the group's pending list only when a handler
+// succeeded, when it is dead-lettered, or when it vanished from the stream.
+// A handler may run more than once for one entry: when its consumer dies (the
+// entry is reclaimed by another consumer with XAUTOCLAIM once it has been idle
+// for Options.ClaimIdle), or when acknowledging fails. Handlers whose effects
+// must happen at most once (a reply, a DM) record that they happened, keyed by
+// the event ID, before or atomically with the effect. Each handler run gets a
+// deadline of Options.HandlerTimeout, strictly shorter than ClaimIdle, so a
+// live consumer finishes or gives up on an entry before anyone else may take
+// it over; a handler must honour its context for this to hold.
+//
+// # Trimming
+//
+// A stream only ever holds entries nobody has finished: an entry is deleted
+// (XDEL) in the same script that acknowledges it (XACK), or that moves it to
+// the dead-letter stream. So the stream length is the backlog, and
+// XADD's MAXLEN ~ Options.MaxLen is only a memory guard for when consumers
+// are down for a long time. When the guard bites, the oldest unhandled
+// entries are dropped: Publish counts them (Stats.Trimmed) and logs a warning,
+// never silently. An entry trimmed or deleted while pending is acknowledged
+// and counted (Stats.Vanished) when a consumer meets it, never reclaimed
+// forever.
+//
+// # Failure policy
+//
+// The rule is the one stated on Handler: nil acknowledges; an error wrapping
+// ErrPermanent dead-letters at once; any other error is retried with backoff
+// until the entry has been delivered Options.MaxDeliveries times, then
+// dead-lettered. An entry without the expected fields is dead-lettered
+// without running the handler, and so is one delivered more than
+// MaxDeliveries times (a handler that kills its process never returns an
+// error, but its entry's delivery count grows on every reclaim). A dead
+// letter keeps the kind, entry ID, event ID, body, reason and attempt count,
+// and is written atomically with the acknowledgement.
+//
+// A retried entry stays pending under its consumer while it waits, touched so
+// that it does not look idle, and is claimed back (XCLAIM, counting a
+// delivery) when its backoff ends; if the process dies meanwhile, another
+// consumer reclaims it.
+//
+// # Outages
+//
+// Publish fails while Redis is unreachable. Consume logs, backs off and goes
+// on by itself when Redis is back, re-creating the group and streams if
+// Redis lost its data. It works the same against a real Redis 7 and against
+// miniredis, the all-in-one's embedded Redis.
 package workqueue
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,6 +96,11 @@ type Delivery struct {
 // wrapping ErrPermanent moves it to the dead-letter stream at once; any other
 // error is transient: the entry is retried with backoff, and dead-lettered
 // after Options.MaxDeliveries attempts.
+//
+// The context's deadline is Options.HandlerTimeout after the delivery; it is
+// not cancelled when Consume is asked to stop, so that in-flight work can
+// finish during the drain. A handler that panics is treated as one that
+// returned a transient error.
 type Handler interface {
 	Handle(ctx context.Context, d *Delivery) error
 }
@@ -45,54 +114,219 @@ func (f HandlerFunc) Handle(ctx context.Context, d *Delivery) error { return f(c
 // ErrPermanent marks a failure that retrying cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
-// Permanent wraps err so that errors.Is(err, ErrPermanent).
-func Permanent(err error) error { panic("unimplemented") }
+// ErrClosed is returned by Publish after Close.
+var ErrClosed = errors.New("workqueue: queue closed")
+
+// ErrOptions is wrapped by the errors that reject inconsistent Options.
+var ErrOptions = errors.New("workqueue: invalid options")
+
+// Permanent wraps err so that errors.Is(err, ErrPermanent). Permanent(nil)
+// is ErrPermanent, so that it never reads as success.
+func Permanent(err error) error {
+	if err == nil {
+		return ErrPermanent
+	}
+	return permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string        { return e.err.Error() }
+func (e permanentError) Unwrap() error        { return e.err }
+func (e permanentError) Is(target error) bool { return target == ErrPermanent }
 
 // Options configure a Queue. Zero values take the defaults in the comments.
 type Options struct {
 	Prefix         string        // key prefix, default "gopherbot:"
 	Group          string        // consumer group, default "gopherbot"
-	Consumer       string        // stable consumer name of this process
+	Consumer       string        // stable consumer name of this process; default host name and PID
 	DedupTTL       time.Duration // default 15m
 	MaxLen         int64         // approximate cap per stream, a memory guard; default 100000
 	MaxDeliveries  int           // default 5
-	HandlerTimeout time.Duration // default 20s
-	ClaimIdle      time.Duration // default 45s; must exceed HandlerTimeout
+	HandlerTimeout time.Duration // default 20s, or ClaimIdle/2 when only ClaimIdle is set
+	ClaimIdle      time.Duration // default 45s, or 2×HandlerTimeout if larger; must exceed HandlerTimeout
 	Concurrency    int           // handlers in flight, default 64
 	Log            zerolog.Logger
+
+	// Drain is how long Consume waits for in-flight handlers after its
+	// context is done; default 25s (Heroku allows 30s after SIGTERM).
+	Drain time.Duration
+	// Block is how long one XREADGROUP waits for new entries, and so how
+	// long Consume may take to notice that it should stop; default 2s.
+	Block time.Duration
+	// ReadBatch caps the entries one read or claim fetches; default 64.
+	ReadBatch int
+	// PublishBatch caps the events sent in one publish pipeline; default 512.
+	PublishBatch int
+	// ClaimInterval is how often idle entries of dead consumers are looked
+	// for; default ClaimIdle/3.
+	ClaimInterval time.Duration
+	// Backoff is the wait before retrying after failed attempt n (1, 2, ...).
+	// It is capped at ClaimIdle/2 so that a waiting entry never looks
+	// abandoned. Default: 1s doubling per attempt, with ±20% jitter.
+	Backoff func(attempt int) time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = "gopherbot:"
+	}
+	if o.Group == "" {
+		o.Group = "gopherbot"
+	}
+	if o.Consumer == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "consumer"
+		}
+		o.Consumer = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if o.DedupTTL <= 0 {
+		o.DedupTTL = 15 * time.Minute
+	}
+	if o.MaxLen <= 0 {
+		o.MaxLen = 100000
+	}
+	if o.MaxDeliveries <= 0 {
+		o.MaxDeliveries = 5
+	}
+	switch {
+	case o.HandlerTimeout <= 0 && o.ClaimIdle <= 0:
+		o.HandlerTimeout, o.ClaimIdle = 20*time.Second, 45*time.Second
+	case o.HandlerTimeout <= 0:
+		o.HandlerTimeout = min(20*time.Second, o.ClaimIdle/2)
+	case o.ClaimIdle <= 0:
+		o.ClaimIdle = max(45*time.Second, 2*o.HandlerTimeout)
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 64
+	}
+	if o.Drain <= 0 {
+		o.Drain = 25 * time.Second
+	}
+	if o.Block <= 0 {
+		o.Block = 2 * time.Second
+	}
+	if o.ReadBatch <= 0 {
+		o.ReadBatch = 64
+	}
+	if o.PublishBatch <= 0 {
+		o.PublishBatch = 512
+	}
+	if o.ClaimInterval <= 0 {
+		o.ClaimInterval = o.ClaimIdle / 3
+	}
+	if o.Backoff == nil {
+		o.Backoff = defaultBackoff
+	}
+	return o
+}
+
+func defaultBackoff(attempt int) time.Duration {
+	d := time.Second << min(max(attempt-1, 0), 20)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// Validate reports whether o, with its defaults applied, can be used to
+// consume: the handler deadline must be shorter than the idle time after
+// which other consumers take an entry over, or two consumers would run the
+// same entry at once. Consume returns the same error.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	if o.HandlerTimeout >= o.ClaimIdle {
+		return fmt.Errorf("%w: HandlerTimeout (%v) must be shorter than ClaimIdle (%v), "+
+			"or another consumer reclaims an entry while its handler still runs", ErrOptions, o.HandlerTimeout, o.ClaimIdle)
+	}
+	return nil
 }
 
 // Queue is the work queue.
-type Queue struct{}
+type Queue struct {
+	rdb  redis.UniversalClient
+	opts Options
+	log  zerolog.Logger
+
+	// Publish batcher, started by the first Publish.
+	startOnce sync.Once
+	pubc      chan *pubReq
+	closeOnce sync.Once
+	closing   chan struct{} // closed by Close
+	stopped   chan struct{} // closed when the batcher has exited
+
+	consuming atomic.Bool
+
+	trimmed      atomic.Int64
+	lastTrimLog  atomic.Int64 // unix nanos
+	acked        atomic.Int64
+	deadLettered atomic.Int64
+	retried      atomic.Int64
+	vanished     atomic.Int64
+
+	streamKeys sync.Map // kind → stream key
+}
 
 // New returns a Queue on rdb.
-func New(rdb redis.UniversalClient, opts Options) *Queue { panic("unimplemented") }
-
-// Publish appends e to the stream of its kind unless an event with the same
-// ID was published within DedupTTL, in one round trip. added reports whether
-// e was new. Concurrent calls are batched into pipelines.
-func (q *Queue) Publish(ctx context.Context, e Event) (added bool, err error) { panic("unimplemented") }
-
-// Consume reads the streams of kinds and runs h until ctx is done, then
-// stops reading and lets in-flight handlers finish within drain.
-func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error { panic("unimplemented") }
-
-// Stats of the queue's streams.
-type Stats struct {
-	Streams     map[string]StreamStats // by kind
-	DeadLetters int64
+func New(rdb redis.UniversalClient, opts Options) *Queue {
+	opts = opts.withDefaults()
+	return &Queue{
+		rdb:     rdb,
+		opts:    opts,
+		log:     opts.Log.With().Str("component", "workqueue").Logger(),
+		pubc:    make(chan *pubReq, 4*opts.PublishBatch),
+		closing: make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
 }
 
-// StreamStats of one stream.
-type StreamStats struct {
-	Length        int64
-	Lag           int64 // entries never delivered to the group
-	Pending       int64 // delivered, not yet acknowledged
-	OldestPending time.Duration
+// Options returns the options of q with their defaults applied.
+func (q *Queue) Options() Options { return q.opts }
+
+// Ping checks that Redis answers; for readiness probes.
+func (q *Queue) Ping(ctx context.Context) error {
+	if err := q.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("workqueue: ping: %w", err)
+	}
+	return nil
 }
 
-// Stats reads the stats of kinds' streams.
-func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) { panic("unimplemented") }
+// Close stops the publish batcher; Publish fails with ErrClosed afterwards.
+// It does not close the Redis client, which belongs to the caller.
+func (q *Queue) Close() error {
+	q.closeOnce.Do(func() {
+		close(q.closing)
+		// A batcher that never started has nothing to drain.
+		q.startOnce.Do(func() { close(q.stopped) })
+	})
+	<-q.stopped
+	return nil
+}
 
-// Close stops the publish batcher.
-func (q *Queue) Close() error { panic("unimplemented") }
+// StreamKey is the Redis key of kind's stream.
+func (q *Queue) StreamKey(kind string) string {
+	if k, ok := q.streamKeys.Load(kind); ok {
+		return k.(string)
+	}
+	k := q.opts.Prefix + "events:" + kind
+	q.streamKeys.Store(kind, k)
+	return k
+}
+
+// DeadLetterKey is the Redis key of the dead-letter stream.
+func (q *Queue) DeadLetterKey() string { return q.opts.Prefix + "deadletter" }
+
+func (q *Queue) dedupKey(id string) string { return q.opts.Prefix + "dedup:" + id }
+
+// entryTime is the time encoded in a stream entry ID ("<ms>-<seq>").
+func entryTime(id string) time.Time {
+	for i := 0; i < len(id); i++ {
+		if id[i] == '-' {
+			id = id[:i]
+			break
+		}
+	}
+	ms, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}

@@ -34,7 +34,8 @@ type Sharer interface {
 }
 
 // Files downloads files shared in Slack (their url_private, which needs the
-// bot token).
+// bot token). An error wrapping workqueue.ErrPermanent (too large, gone)
+// skips the file; any other error fails the event so that it is retried.
 type Files interface {
 	Download(ctx context.Context, url string) ([]byte, error)
 }

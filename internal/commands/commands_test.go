@@ -17,7 +17,17 @@ import (
 
 	"github.com/gophers/gopherbot/glossary"
 	"github.com/gophers/gopherbot/handler"
+	"github.com/gophers/gopherbot/internal/chancache"
 	"github.com/gophers/gopherbot/internal/playground"
+	"github.com/gophers/gopherbot/internal/welcomed"
+	"github.com/gophers/gopherbot/workqueue"
+)
+
+// The real implementations of the dependencies.
+var (
+	_ Channels = (*chancache.Cache)(nil)
+	_ Sharer   = (*playground.Client)(nil)
+	_ Welcomed = (*welcomed.Store)(nil)
 )
 
 const botID = "UBOT"
@@ -104,6 +114,7 @@ var testRecommended = []string{"general", "newbies", "gotimefm", "reviews"}
 type fakeFiles struct {
 	mu        sync.Mutex
 	files     map[string][]byte
+	permanent map[string]bool // these fail as a file too large does
 	downloads []string
 }
 
@@ -111,6 +122,9 @@ func (f *fakeFiles) Download(ctx context.Context, url string) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.downloads = append(f.downloads, url)
+	if f.permanent[url] {
+		return nil, fmt.Errorf("download %s: too large: %w", url, workqueue.ErrPermanent)
+	}
 	b, ok := f.files[url]
 	if !ok {
 		return nil, fmt.Errorf("download %s: 404", url)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gophers/gopherbot/handler"
 	"github.com/gophers/gopherbot/internal/playground"
+	"github.com/gophers/gopherbot/workqueue"
 )
 
 // MinPasteLines is how many lines of code make a paste long enough to move
@@ -56,7 +57,13 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 	if b.Files != nil {
 		for _, f := range goFiles(m) {
 			data, err := b.Files.Download(ctx, f.URLPrivate)
-			if err != nil {
+			switch {
+			case errors.Is(err, workqueue.ErrPermanent):
+				// Too large, deleted, or refused: the other files and the
+				// paste may still be shared.
+				log.Warn().Err(err).Str("file", f.ID).Msg("commands: playground: file not downloaded")
+				continue
+			case err != nil:
 				return fmt.Errorf("commands: playground: download file %s: %w", f.ID, err)
 			}
 			codes = append(codes, data)

@@ -164,7 +164,15 @@ func TestPlaygroundFiles(t *testing.T) {
 		t.Errorf("%d new shares, want none", n-before)
 	}
 
-	// A download that fails is retried: an error, nothing said.
+	// A file that can never be downloaded is skipped; the others are shared.
+	e.files.permanent = map[string]bool{"https://files.slack.test/F8/huge.go": true}
+	before = len(e.pg.Shares())
+	got = e.mustServe(t, message("", withFiles(goFile("F8", "https://files.slack.test/F8/huge.go"), goFile("F1", url1))))
+	if shares := e.pg.Shares()[before:]; len(shares) != 1 || len(got) != 2 || !strings.HasSuffix(got[0].Text, "/p/"+shares[0].ID) {
+		t.Errorf("with one file too large: calls %+v, shares %+v; want the other file linked", got, shares)
+	}
+
+	// A download that fails for a while is retried: an error, nothing said.
 	got, err := e.serve(t, message("", withFiles(goFile("F9", "https://files.slack.test/F9/gone.go"))))
 	if err == nil || len(got) != 0 {
 		t.Errorf("failed download: calls %+v, err %v; want an error and nothing said", got, err)

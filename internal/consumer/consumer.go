@@ -95,6 +95,8 @@ func New(cfg config.Config, log zerolog.Logger, rdb redis.UniversalClient, slack
 		ledger: ledger{rdb: rdb},
 		now:    time.Now,
 	}
+	// Effects are numbered per handler run; see ledger.
+	c.mux.Use(perRoute)
 	channels := chancache.New(rdb, slack, log)
 	deps := commands.Deps{
 		Glossary:            glossary.Default(),

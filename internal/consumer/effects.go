@@ -31,15 +31,20 @@ const (
 // An event's handlers are deterministic: the same event makes the same calls
 // in the same order (Message.Rand is seeded by the event ID). So the n-th
 // effect of one handling is the n-th effect of any other handling of the
-// same event, and the sequence number is the effect's identity.
+// same event, and its position is the effect's identity. The position is
+// counted per handler run by the Mux (its Route, such as "command help"),
+// not across the whole message: the Mux runs every handler of a message even
+// when an earlier one failed, so a handler that fails before its effect on
+// one attempt and makes it on the next must not shift the numbers of the
+// handlers after it. The field of an effect is "<route>#<n>".
 //
 // The protocol for one effect:
 //
-//  1. claim: HSETNX seq "inflight <what>". If the field exists, the effect was
-//     done, or started by a consumer that may have done it: skip it.
+//  1. claim: HSETNX field "inflight <what>". If the field exists, the effect
+//     was done, or started by a consumer that may have done it: skip it.
 //  2. make the Slack call.
-//  3. on success: HSET seq "done <what>". On a failure Slack reported (an
-//     error answer, a 5xx, a refused connection), HDEL seq, so that the
+//  3. on success: HSET field "done <what>". On a failure Slack reported (an
+//     error answer, a 5xx, a refused connection), HDEL field, so that the
 //     queue's retry makes the call again.
 //
 // The window that remains: a consumer that dies (or loses Redis, or runs out
@@ -51,11 +56,11 @@ type ledger struct {
 	rdb redis.UniversalClient
 }
 
-// claim reports whether the caller owns effect seq of event and must make
-// it; false means a previous handling already made or started it, and prev
-// is the state it left.
-func (l ledger) claim(ctx context.Context, event string, seq int, what string) (ok bool, prev string, err error) {
-	key, field := effectsPrefix+event, strconv.Itoa(seq)
+// claim reports whether the caller owns the effect field of event and must
+// make it; false means a previous handling already made or started it, and
+// prev is the state it left.
+func (l ledger) claim(ctx context.Context, event, field, what string) (ok bool, prev string, err error) {
+	key := effectsPrefix + event
 	var set *redis.BoolCmd
 	var get *redis.StringCmd
 	// One round trip; MULTI so that the expiry is set with the first claim
@@ -67,7 +72,7 @@ func (l ledger) claim(ctx context.Context, event string, seq int, what string) (
 		return nil
 	})
 	if err != nil {
-		return false, "", fmt.Errorf("effects: claim %s/%d: %w", event, seq, err)
+		return false, "", fmt.Errorf("effects: claim %s %s: %w", event, field, err)
 	}
 	if set.Val() {
 		return true, "", nil
@@ -75,20 +80,25 @@ func (l ledger) claim(ctx context.Context, event string, seq int, what string) (
 	return false, get.Val(), nil
 }
 
-// done records that effect seq of event happened.
-func (l ledger) done(ctx context.Context, event string, seq int, what string) error {
-	if err := l.rdb.HSet(ctx, effectsPrefix+event, strconv.Itoa(seq), effectDone+" "+what).Err(); err != nil {
+// done records that the effect field of event happened.
+func (l ledger) done(ctx context.Context, event, field, what string) error {
+	if err := l.rdb.HSet(ctx, effectsPrefix+event, field, effectDone+" "+what).Err(); err != nil {
 		// The claim stays "inflight", which later handlings skip just the same.
-		return fmt.Errorf("effects: done %s/%d: %w", event, seq, err)
+		return fmt.Errorf("effects: done %s %s: %w", event, field, err)
 	}
 	return nil
 }
 
 // release forgets the claim of an effect that did not happen, so that a
 // retry makes it.
-func (l ledger) release(ctx context.Context, event string, seq int) error {
-	if err := l.rdb.HDel(ctx, effectsPrefix+event, strconv.Itoa(seq)).Err(); err != nil {
-		return fmt.Errorf("effects: release %s/%d: %w", event, seq, err)
+func (l ledger) release(ctx context.Context, event, field string) error {
+	if err := l.rdb.HDel(ctx, effectsPrefix+event, field).Err(); err != nil {
+		return fmt.Errorf("effects: release %s %s: %w", event, field, err)
 	}
 	return nil
+}
+
+// effectField names the n-th effect of the handler run route.
+func effectField(route string, n int) string {
+	return route + "#" + strconv.Itoa(n)
 }

@@ -25,7 +25,26 @@ type responder struct {
 	// shadow is set outside production for messages not addressed to the
 	// bot: nothing is sent, every effect is logged instead.
 	shadow bool
-	seq    int // effects so far in this handling
+	route  string // the handler run this responder serves (see ledger)
+	n      int    // effects so far in this handler run
+}
+
+// forRoute returns the responder for one handler run of the Mux.
+func (r *responder) forRoute(route string) *responder {
+	c := *r
+	c.route, c.n = route, 0
+	return &c
+}
+
+// perRoute is the Mux middleware that gives each handler run its own
+// responder, so that effects are numbered per run (see ledger).
+func perRoute(h handler.Handler) handler.Handler {
+	return handler.HandlerFunc(func(ctx context.Context, m *handler.Message, r handler.Responder) error {
+		if rr, ok := r.(*responder); ok {
+			r = rr.forRoute(m.Route)
+		}
+		return h.ServeMessage(ctx, m, r)
+	})
 }
 
 var _ handler.Responder = (*responder)(nil)
@@ -93,26 +112,27 @@ func (r *responder) React(ctx context.Context, emoji string) error {
 
 // effect makes one call at most once per event.
 func (r *responder) effect(ctx context.Context, shadow bool, what, text string, call func(context.Context) error) error {
-	r.seq++
-	seq := r.seq
+	r.n++
+	field := effectField(r.route, r.n)
+	log := r.log.With().Str("effect", field).Logger()
 	if shadow {
 		// Counted all the same, so that the numbering does not depend on
 		// the mode.
-		r.log.Info().Int("effect", seq).Str("text", text).Msg("shadow: would send " + what)
+		log.Info().Str("text", text).Msg("shadow: would send " + what)
 		return nil
 	}
-	ok, prev, err := r.ledger.claim(ctx, r.event, seq, what)
+	ok, prev, err := r.ledger.claim(ctx, r.event, field, what)
 	if err != nil {
 		// Without the record the call might be a repeat: leave it to the
 		// queue's retry.
 		return err
 	}
 	if !ok {
-		r.log.Info().Int("effect", seq).Str("was", prev).Msg("skip " + what + ": already made by an earlier delivery")
-		if want := what; !strings.HasSuffix(prev, " "+want) {
+		log.Info().Str("was", prev).Msg("skip " + what + ": already made by an earlier delivery")
+		if !strings.HasSuffix(prev, " "+what) {
 			// The handler did not repeat itself: a bug (a handler that is
 			// not deterministic per event), or a changed deployment.
-			r.log.Warn().Int("effect", seq).Str("was", prev).Str("now", what).Msg("effect differs from the earlier delivery's")
+			log.Warn().Str("was", prev).Str("now", what).Msg("effect differs from the earlier delivery's")
 		}
 		return nil
 	}
@@ -124,22 +144,22 @@ func (r *responder) effect(ctx context.Context, shadow bool, what, text string, 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	if callErr == nil {
-		if err := r.ledger.done(rctx, r.event, seq, what); err != nil {
-			r.log.Warn().Err(err).Int("effect", seq).Msg("could not record a done effect; it stays claimed and is not repeated")
+		if err := r.ledger.done(rctx, r.event, field, what); err != nil {
+			log.Warn().Err(err).Msg("could not record a done effect; it stays claimed and is not repeated")
 		}
-		r.log.Debug().Int("effect", seq).Msg("sent " + what)
+		log.Debug().Msg("sent " + what)
 		return nil
 	}
 	if ctx.Err() != nil {
 		// Cut off by the deadline: Slack may have acted on the call without
 		// us hearing back. Keep the claim, so the effect is lost rather than
 		// doubled.
-		r.log.Error().Err(callErr).Int("effect", seq).Msg("Slack call cut off, outcome unknown; not retrying " + what)
+		log.Error().Err(callErr).Msg("Slack call cut off, outcome unknown; not retrying " + what)
 		return fmt.Errorf("%s: %w", what, callErr)
 	}
-	r.log.Error().Err(callErr).Int("effect", seq).Msg("Slack call failed: " + what)
-	if err := r.ledger.release(rctx, r.event, seq); err != nil {
-		r.log.Warn().Err(err).Int("effect", seq).Msg("could not release a failed effect; a retry will skip it")
+	log.Error().Err(callErr).Msg("Slack call failed: " + what)
+	if err := r.ledger.release(rctx, r.event, field); err != nil {
+		log.Warn().Err(err).Msg("could not release a failed effect; a retry will skip it")
 	}
 	return fmt.Errorf("%s: %w", what, callErr)
 }

@@ -86,16 +86,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	rand.Read(nonce)
 	reqs := Presign(o.Secret, u, hex.EncodeToString(nonce), o.Warmup+o.Count, time.Now())
 
-	conns := make([]*conn, o.Conns)
+	conns := make([]*Conn, o.Conns)
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
-				c.close()
+				c.Close()
 			}
 		}
 	}()
 	for i := range conns {
-		c, err := dial(ctx, addr)
+		c, err := Dial(ctx, addr)
 		if err != nil {
 			return Result{}, fmt.Errorf("loadgen: %w", err)
 		}
@@ -217,23 +217,25 @@ func EventBody(id string, i int, unix int64) []byte {
 	return b
 }
 
-// conn is one keep-alive connection; it redials when the server closes it.
-type conn struct {
+// Conn is one keep-alive connection that sends raw requests; it redials
+// when the server closes it.
+type Conn struct {
 	addr string
 	nc   net.Conn
 	br   *bufio.Reader
 }
 
-func dial(ctx context.Context, addr string) (*conn, error) {
-	c := &conn{addr: addr}
+// Dial connects to addr (host:port).
+func Dial(ctx context.Context, addr string) (*Conn, error) {
+	c := &Conn{addr: addr}
 	if err := c.redial(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *conn) redial(ctx context.Context) error {
-	c.close()
+func (c *Conn) redial(ctx context.Context) error {
+	c.Close()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
@@ -244,15 +246,16 @@ func (c *conn) redial(ctx context.Context) error {
 	return nil
 }
 
-func (c *conn) close() {
+// Close closes the connection.
+func (c *Conn) Close() {
 	if c.nc != nil {
 		c.nc.Close()
 		c.nc = nil
 	}
 }
 
-// do sends one raw request and reads the answer.
-func (c *conn) do(req []byte, timeout time.Duration) (status int, err error) {
+// Do sends one raw request (from Presign) and reads the answer.
+func (c *Conn) Do(req []byte, timeout time.Duration) (status int, err error) {
 	if c.nc == nil {
 		return 0, errors.New("not connected")
 	}
@@ -277,7 +280,7 @@ func (c *conn) do(req []byte, timeout time.Duration) (status int, err error) {
 
 // phase sends reqs over conns, each connection taking the next unsent
 // request, until all are answered or deadline (if set) passes.
-func phase(ctx context.Context, conns []*conn, reqs [][]byte, timeout time.Duration, deadline time.Time) Result {
+func phase(ctx context.Context, conns []*Conn, reqs [][]byte, timeout time.Duration, deadline time.Time) Result {
 	var (
 		next    atomic.Int64
 		mu      sync.Mutex
@@ -307,7 +310,7 @@ func phase(ctx context.Context, conns []*conn, reqs [][]byte, timeout time.Durat
 					break
 				}
 				t0 := time.Now()
-				status, err := c.do(reqs[i], timeout)
+				status, err := c.Do(reqs[i], timeout)
 				if err != nil {
 					errs++
 					if c.redial(ctx) != nil {

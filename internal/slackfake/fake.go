@@ -167,6 +167,12 @@ func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
 // WithClock sets where the time of calls and message timestamps comes from.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// WithRecordLimit bounds the memory of a long-running fake (the console,
+// benchmarks): past n recorded calls, the older half is forgotten. Seq keeps
+// counting; Calls and the Wait methods see the calls still kept. 0, the
+// default, keeps every call.
+func WithRecordLimit(n int) Option { return func(s *Server) { s.rec.limit = n } }
+
 // WithBot sets the bot's user ID and name (auth.test's user_id and user).
 func WithBot(userID, name string) Option {
 	return func(s *Server) { s.bot.ID, s.bot.Name, s.bot.RealName = userID, name, name }

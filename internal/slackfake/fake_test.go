@@ -126,6 +126,23 @@ func TestRecording(t *testing.T) {
 	}
 }
 
+func TestRecordLimit(t *testing.T) {
+	s := New(WithRecordLimit(4))
+	t.Cleanup(s.Close)
+	api := slack.New(s.Token(), slack.OptionAPIURL(s.APIURL()))
+	for range 9 {
+		api.AuthTestContext(ctxT(t))
+	}
+	var seqs []int
+	for _, c := range s.Calls() {
+		seqs = append(seqs, c.Seq)
+	}
+	// The 5th call drops all but 4 and 5; the 8th all but 7 and 8.
+	if diff := cmp.Diff([]int{7, 8, 9}, seqs); diff != "" {
+		t.Errorf("kept calls (-want +got):\n%s", diff)
+	}
+}
+
 func TestJSONBody(t *testing.T) {
 	s, ws, _ := newSeeded(t)
 	body, _ := json.Marshal(map[string]any{"channel": ws.Channels["random"], "text": "json", "unfurl_links": false, "n": 3})

@@ -50,6 +50,7 @@ type recorder struct {
 	seq     int
 	changed chan struct{} // closed and replaced on every change
 	subs    map[int]func(Call)
+	limit   int // keep at most this many calls; 0: all
 	nextSub int
 
 	// deliver serializes callbacks so that subscribers see calls in order
@@ -80,6 +81,10 @@ func (r *recorder) add(c Call) {
 	r.mu.Lock()
 	r.seq = c.Seq
 	r.calls = append(r.calls, c)
+	if r.limit > 0 && len(r.calls) > r.limit {
+		// Copy rather than reslice, so the dropped calls can be collected.
+		r.calls = append([]Call(nil), r.calls[len(r.calls)-r.limit/2:]...)
+	}
 	close(r.changed)
 	r.changed = make(chan struct{})
 	r.mu.Unlock()
