@@ -184,20 +184,21 @@ func (g *Glossary) Suggest(term string, n int) []string {
 	if n <= 0 || len(term) > maxQueryLen {
 		return nil
 	}
-	var queries []string
+	var queries []query
 	for _, q := range candidates(term) {
-		if q != "" && !slices.Contains(queries, q) {
-			queries = append(queries, q)
+		if q != "" {
+			queries = append(queries, query{folded: q, compact: []rune(strings.ReplaceAll(q, " ", ""))})
 		}
 	}
 	if len(queries) == 0 {
 		return nil
 	}
 
-	best := make(map[int]float64) // entry → best score
+	var d distancer
+	best := make([]float64, len(g.entries)) // entry → best score
 	for _, k := range g.keys {
 		for _, q := range queries {
-			if s := similarity(q, k); s > best[k.entry] {
+			if s := d.similarity(q, k); s > best[k.entry] {
 				best[k.entry] = s
 			}
 		}
@@ -249,15 +250,20 @@ func clone(e Entry) Entry {
 	return e
 }
 
+// query is one candidate form of what was asked, prepared for matching.
+type query struct {
+	folded  string
+	compact []rune
+}
+
 // similarity scores how well the query q matches the key k, from 0 (not at
 // all) to 1 (the same name).
-func similarity(q string, k key) float64 {
-	if q == k.folded {
+func (d *distancer) similarity(q query, k key) float64 {
+	if q.folded == k.folded {
 		return 1
 	}
-	qc := []rune(strings.ReplaceAll(q, " ", ""))
-	kc := k.compact
-	if string(qc) == string(kc) {
+	qc, kc := q.compact, k.compact
+	if slices.Equal(qc, kc) {
 		return 0.99
 	}
 	// Every rule below demands a real resemblance, so any score above zero
@@ -267,23 +273,23 @@ func similarity(q string, k key) float64 {
 	if min(len(qc), len(kc)) > 2 && abs(len(qc)-len(kc)) <= maxEdits(l) {
 		// The distance is at least the difference in length, so this
 		// skips the work for names that cannot be close.
-		if d := distance(qc, kc); d <= maxEdits(l) {
-			score = 1 - float64(d)/float64(l)
+		if dist := d.distance(qc, kc); dist <= maxEdits(l) {
+			score = 1 - float64(dist)/float64(l)
 		}
 	}
 	// A prefix is what someone types before giving up ("goro"): strong,
 	// and stronger the more of the name it covers.
-	if utf8.RuneCountInString(q) >= 3 && strings.HasPrefix(k.folded, q) {
-		score = max(score, 0.7+0.25*float64(len(q))/float64(len(k.folded)))
+	if len(q.compact) >= 3 && strings.HasPrefix(k.folded, q.folded) {
+		score = max(score, 0.7+0.25*float64(len(q.folded))/float64(len(k.folded)))
 	}
 	// Part of a name ("switch" in "type switch"), or a name inside a longer
 	// query ("goroutine leaks" holds "goroutine"), both only on word
 	// boundaries so that short fragments of unrelated words do not count.
-	if utf8.RuneCountInString(q) >= 4 && containsWords(k.folded, q) {
-		score = max(score, 0.65+0.25*float64(len(q))/float64(len(k.folded)))
+	if len(q.compact) >= 4 && containsWords(k.folded, q.folded) {
+		score = max(score, 0.65+0.25*float64(len(q.folded))/float64(len(k.folded)))
 	}
-	if utf8.RuneCountInString(k.folded) >= 4 && containsWords(q, k.folded) {
-		score = max(score, 0.6+0.3*float64(len(k.folded))/float64(len(q)))
+	if len(k.compact) >= 4 && containsWords(q.folded, k.folded) {
+		score = max(score, 0.6+0.3*float64(len(k.folded))/float64(len(q.folded)))
 	}
 	return score
 }
@@ -328,14 +334,24 @@ func containsWords(s, sub string) bool {
 	return false
 }
 
+// distancer computes edit distances, reusing its rows between calls so
+// that Suggest allocates them once rather than once per name.
+type distancer struct {
+	rows [3][]int
+}
+
 // distance is the optimal string alignment distance between a and b: the
 // Levenshtein distance where swapping two neighbouring letters ("slcie")
 // also counts as one edit.
-func distance(a, b []rune) int {
+func (d *distancer) distance(a, b []rune) int {
+	for i := range d.rows {
+		if cap(d.rows[i]) < len(b)+1 {
+			d.rows[i] = make([]int, len(b)+1)
+		}
+		d.rows[i] = d.rows[i][:len(b)+1]
+	}
 	// Three rows suffice: the transposition looks two rows back.
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	prev2, prev, cur := d.rows[0], d.rows[1], d.rows[2]
 	for j := range prev {
 		prev[j] = j
 	}

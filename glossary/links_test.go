@@ -1,0 +1,169 @@
+package glossary
+
+import (
+	"go/ast"
+	"go/doc/comment"
+	"go/parser"
+	"go/token"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestDefaultLinkTargetsExist checks, without the network, the links whose
+// targets ship with Go itself: anchors of the spec and the memory model
+// against the HTML in GOROOT/doc, and pkg.go.dev links to the standard
+// library against its source (the package must exist, and a #fragment must
+// name an exported symbol, Type.Method, or a heading of the package
+// documentation). Other links are only checked for form, by New.
+func TestDefaultLinkTargetsExist(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("no go command to find GOROOT: %v", err)
+	}
+	goroot := strings.TrimSpace(string(out))
+	specIDs := htmlIDs(t, filepath.Join(goroot, "doc", "go_spec.html"))
+	memIDs := htmlIDs(t, filepath.Join(goroot, "doc", "go_mem.html"))
+
+	// pkg.go.dev pages that are part of the site, not packages.
+	sitePages := map[string]bool{"about": true}
+
+	var checked int
+	for _, e := range builtin {
+		u, err := url.Parse(e.Link)
+		if err != nil {
+			t.Errorf("%s: %v", e.Term, err)
+			continue
+		}
+		switch {
+		case u.Host == "go.dev" && u.Path == "/ref/spec":
+			if u.Fragment != "" && !specIDs[u.Fragment] {
+				t.Errorf("%s: the spec has no anchor #%s", e.Term, u.Fragment)
+			}
+			checked++
+		case u.Host == "go.dev" && u.Path == "/ref/mem":
+			if u.Fragment != "" && !memIDs[u.Fragment] {
+				t.Errorf("%s: the memory model has no anchor #%s", e.Term, u.Fragment)
+			}
+			checked++
+		case u.Host == "pkg.go.dev":
+			path := strings.Trim(u.Path, "/")
+			first, _, _ := strings.Cut(path, "/")
+			if strings.Contains(first, ".") || sitePages[path] {
+				continue // outside the standard library: not shipped with Go
+			}
+			dir := filepath.Join(goroot, "src", filepath.FromSlash(path))
+			if _, err := os.Stat(dir); err != nil {
+				t.Errorf("%s: %s is not a standard library package: %v", e.Term, path, err)
+				continue
+			}
+			if u.Fragment != "" && !stdNames(t, dir)[u.Fragment] {
+				t.Errorf("%s: package %s has no symbol or heading %q", e.Term, path, u.Fragment)
+			}
+			checked++
+		}
+	}
+	// Most links point at the spec or the standard library; if none were
+	// checked, the test itself is broken.
+	if checked < len(builtin)/2 {
+		t.Errorf("checked only %d of %d links offline", checked, len(builtin))
+	}
+}
+
+var idAttr = regexp.MustCompile(`\bid="([^"]+)"`)
+
+func htmlIDs(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Skipf("no local copy of the Go documents: %v", err)
+	}
+	ids := make(map[string]bool)
+	for _, m := range idAttr.FindAllSubmatch(b, -1) {
+		ids[string(m[1])] = true
+	}
+	if len(ids) == 0 {
+		t.Fatalf("%s has no anchors", file)
+	}
+	return ids
+}
+
+var stdNamesCache sync.Map // dir → map[string]bool
+
+// stdNames returns the exported top-level names, Type.Method names, and
+// pkg.go.dev heading anchors ("hdr-...") of the package in dir.
+func stdNames(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	if v, ok := stdNamesCache.Load(dir); ok {
+		return v.(map[string]bool)
+	}
+	names := make(map[string]bool)
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatalf("parsing %s: %v", file, err)
+		}
+		if f.Doc != nil {
+			var p comment.Parser
+			for _, b := range p.Parse(f.Doc.Text()).Content {
+				if h, ok := b.(*comment.Heading); ok {
+					names[h.DefaultID()] = true
+				}
+			}
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					names[d.Name.Name] = true
+				} else if recv := receiverName(d.Recv.List[0].Type); recv != "" {
+					names[recv+"."+d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						names[s.Name.Name] = true
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							names[n.Name] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	stdNamesCache.Store(dir, names)
+	return names
+}
+
+// receiverName returns T for receivers T, *T, T[P] and *T[P].
+func receiverName(x ast.Expr) string {
+	for {
+		switch e := x.(type) {
+		case *ast.StarExpr:
+			x = e.X
+		case *ast.IndexExpr:
+			x = e.X
+		case *ast.IndexListExpr:
+			x = e.X
+		case *ast.Ident:
+			return e.Name
+		default:
+			return ""
+		}
+	}
+}
