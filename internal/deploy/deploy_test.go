@@ -49,7 +49,7 @@ type appJSON struct {
 		Description string `json:"description"`
 		Required    bool   `json:"required"`
 	} `json:"env"`
-	Buildpacks []struct{ URL string } `json:"buildpacks"`
+	Buildpacks []struct{ URL string }  `json:"buildpacks"`
 	Addons     []struct{ Plan string } `json:"addons"`
 }
 

@@ -1,0 +1,235 @@
+package allinone
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/console"
+	"github.com/gophers/gopherbot/internal/fakeweb"
+	"github.com/gophers/gopherbot/internal/playground"
+	"github.com/gophers/gopherbot/internal/slackfake"
+)
+
+// Simulation is everything the local all-in-one stands in for: Redis, Slack,
+// the Go Playground, Gerrit, a podcast feed and the live-status endpoint.
+type Simulation struct {
+	Redis      *miniredis.Miniredis // nil when REDIS_URL was given
+	Slack      *slackfake.Server
+	Playground *playground.Fake
+	Gerrit     *fakeweb.Gerrit
+	Feed       *fakeweb.Feed
+	Live       *fakeweb.Live
+	web        *server
+	log        zerolog.Logger
+}
+
+// Simulate starts the simulated services and points cfg at them.
+func Simulate(cfg *config.Config, log zerolog.Logger) (*Simulation, error) {
+	s := &Simulation{log: log}
+	if cfg.RedisURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("allinone: embedded Redis: %w", err)
+		}
+		s.Redis = mr
+		cfg.RedisURL = "redis://" + mr.Addr()
+		log.Info().Str("addr", mr.Addr()).Msg("no REDIS_URL: using an embedded in-process Redis (miniredis); its data is gone at exit")
+	}
+
+	s.Slack = slackfake.New(slackfake.WithRecordLimit(10000))
+	if _, err := s.Slack.Seed(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("allinone: simulated workspace: %w", err)
+	}
+	cfg.SlackAPIURL = s.Slack.APIURL()
+	cfg.SlackBotToken = s.Slack.Token()
+	cfg.SlackSigningSecret = randomHex(16)
+	cfg.SlackTeamID = s.Slack.TeamID()
+
+	pg, err := playground.NewFake()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("allinone: simulated playground: %w", err)
+	}
+	s.Playground = pg
+	cfg.PlaygroundURL = pg.URL
+
+	now := time.Now()
+	s.Gerrit = fakeweb.NewGerrit()
+	s.Gerrit.Merge(fakeweb.Change{Number: 1, Project: "go", Subject: "all: a change merged before the bot started", Submitted: now.Add(-time.Hour)})
+	s.Feed = fakeweb.NewFeed(fakeweb.RSS, "Go Time", "https://changelog.com/gotime")
+	s.Feed.Add(fakeweb.Item{ID: "gotime-1", Title: "An episode published before the bot started", Link: "https://changelog.com/gotime/1", Published: now.Add(-24 * time.Hour)})
+	s.Live = fakeweb.NewLive()
+
+	mux := http.NewServeMux()
+	mux.Handle("/gerrit/", http.StripPrefix("/gerrit", s.Gerrit))
+	mux.Handle("/feeds/gotime.rss", s.Feed)
+	mux.Handle("/live/status", s.Live)
+	web, err := serve(mux)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("allinone: simulated web services: %w", err)
+	}
+	s.web = web
+	cfg.GerritURL = web.URL() + "/gerrit"
+	cfg.Feeds = []config.Feed{{Channel: "gotimefm", URL: web.URL() + "/feeds/gotime.rss"}}
+	cfg.GoTimeStatusURL = web.URL() + "/live/status"
+
+	log.Info().Str("slack", cfg.SlackAPIURL).Str("playground", pg.URL).Str("web", web.URL()).
+		Msg("no Slack settings: simulated Slack workspace, Go Playground, Gerrit, feed and live status")
+	return s, nil
+}
+
+// Close stops every simulated service.
+func (s *Simulation) Close() {
+	if s.web != nil {
+		s.web.Close()
+	}
+	if s.Playground != nil {
+		s.Playground.Close()
+	}
+	if s.Slack != nil {
+		s.Slack.Close()
+	}
+	if s.Redis != nil {
+		s.Redis.Close()
+	}
+}
+
+// readOnly calls are the bot looking around, not saying anything.
+var readOnly = map[string]bool{
+	"auth.test": true, "conversations.list": true, "conversations.info": true,
+	"users.list": true, "users.info": true, "files.download": true,
+}
+
+// printer prints the simulated Slack's calls, each once, in order.
+type printer struct {
+	mu   sync.Mutex
+	out  io.Writer
+	fake *slackfake.Server
+	all  bool
+	last int // Seq of the last call printed
+}
+
+func (p *printer) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.fake.Calls() {
+		if c.Seq <= p.last {
+			continue
+		}
+		p.last = c.Seq
+		if !p.all && readOnly[c.Method] {
+			continue
+		}
+		line := p.fake.Render(c)
+		if !c.OK() {
+			line += fmt.Sprintf("  [answered %d %s]", c.Status, c.Error)
+		}
+		fmt.Fprintln(p.out, line)
+	}
+}
+
+// console returns the body of the console goroutine.
+func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret string, idle func(context.Context) error) func(context.Context) error {
+	p := &printer{out: o.Out, fake: s.Slack, all: o.AllCalls}
+	c := &console.Console{
+		Out: o.Out, GatewayURL: gatewayURL, SigningSecret: secret,
+		TeamID: s.Slack.TeamID(), AppID: "A0GOPHERBOT",
+		Workspace: workspace{s.Slack},
+		Idle: func(ctx context.Context) error {
+			err := idle(ctx)
+			p.flush()
+			return err
+		},
+	}
+	return func(ctx context.Context) error {
+		// Wait for the first idle moment so start-up calls are not mixed
+		// into the first line's output.
+		if err := idle(ctx); err != nil {
+			return err
+		}
+		p.flush()
+		if !o.Script {
+			fmt.Fprintln(o.Out, "gopherbot is running on a simulated Slack workspace. /help lists the console's commands; try \"@gopherbot help\".")
+			// Between lines, background tasks may still post: show those too.
+			go func() {
+				t := time.NewTicker(200 * time.Millisecond)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						p.flush()
+					}
+				}
+			}()
+		}
+		err := c.Run(ctx, o.In, o.Script, o.Prompt)
+		p.flush()
+		return err
+	}
+}
+
+// workspace lets the console act in the simulated Slack workspace.
+type workspace struct{ s *slackfake.Server }
+
+func (w workspace) BotUserID() string { return w.s.Bot().ID }
+
+func (w workspace) User(name string) (string, bool) {
+	if u, ok := w.s.UserByName(name); ok {
+		return u.ID, false
+	}
+	u, err := w.s.AddUser(slackfake.User{Name: name, RealName: strings.ToUpper(name[:1]) + name[1:]})
+	if err != nil {
+		// Only a taken name fails, and we just looked it up.
+		panic(fmt.Sprintf("allinone: add user %q: %v", name, err))
+	}
+	return u.ID, true
+}
+
+func (w workspace) UserID(name string) (string, bool) {
+	u, ok := w.s.UserByName(name)
+	return u.ID, ok
+}
+
+func (w workspace) Channel(name string) (string, bool) {
+	if c, ok := w.s.ChannelByName(name); ok {
+		return c.ID, false
+	}
+	c, err := w.s.AddChannel(slackfake.Channel{Name: name, Members: []string{w.s.Bot().ID}})
+	if err != nil {
+		panic(fmt.Sprintf("allinone: add channel %q: %v", name, err))
+	}
+	return c.ID, true
+}
+
+func (w workspace) ChannelID(name string) (string, bool) {
+	c, ok := w.s.ChannelByName(name)
+	return c.ID, ok
+}
+
+func (w workspace) DM(user string) string {
+	id, _, err := w.s.OpenIM(user)
+	if err != nil {
+		panic(fmt.Sprintf("allinone: open DM with %s: %v", user, err))
+	}
+	return id
+}
+
+func (w workspace) JoinChannel(user, channel string) { _ = w.s.JoinChannel(channel, user) }
+
+func (w workspace) AddFile(name string, content []byte) (string, string) {
+	f := w.s.AddFile(name, content)
+	return f.ID, f.URLPrivate
+}
