@@ -64,7 +64,8 @@ type Client struct {
 type Option func(*Client)
 
 // WithHTTPClient sets the HTTP client (default: one with a 30s timeout, a
-// guard for calls whose ctx has no deadline).
+// guard for calls whose ctx has no deadline, that keeps up to 100 idle
+// connections to Slack).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
 // WithPostInterval sets the shared per-channel spacing of chat.postMessage
@@ -88,9 +89,13 @@ func New(token, apiURL string, rdb redis.UniversalClient, log zerolog.Logger, op
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
 	}
+	// Many handlers post at once; the default transport keeps only two idle
+	// connections per host and would open and close the rest each time.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 100
 	c := &Client{
 		token:        token,
-		http:         &http.Client{Timeout: 30 * time.Second},
+		http:         &http.Client{Timeout: 30 * time.Second, Transport: tr},
 		rdb:          rdb,
 		log:          log.With().Str("component", "slackapi").Logger(),
 		postInterval: time.Second,
@@ -131,7 +136,7 @@ func (c *Client) AuthTest(ctx context.Context) (Identity, error) {
 	if err != nil {
 		switch code := Code(err); code {
 		case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
-			return Identity{}, fmt.Errorf("slack auth.test: %w (%s): check SLACK_BOT_TOKEN: %w", ErrTokenRejected, code, err)
+			return Identity{}, fmt.Errorf("%w (%s): check SLACK_BOT_TOKEN: %w", ErrTokenRejected, code, err)
 		}
 		return Identity{}, err
 	}

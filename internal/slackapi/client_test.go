@@ -332,6 +332,9 @@ func TestDeadline(t *testing.T) {
 	if !errors.As(err, &se) || se.Permanent || errors.Is(err, workqueue.ErrPermanent) || se.RetryAfter != 5*time.Second {
 		t.Fatalf("err = %#v, want a transient error with RetryAfter 5s", err)
 	}
+	if RetryAfter(err) != 5*time.Second || RetryAfter(errors.New("x")) != 0 {
+		t.Errorf("RetryAfter(err) = %s", RetryAfter(err))
+	}
 	// It gave up at once rather than sleeping to the deadline or past it.
 	if d := time.Since(start); d > 900*time.Millisecond {
 		t.Errorf("returned after %s", d)

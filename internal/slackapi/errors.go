@@ -60,6 +60,16 @@ func Code(err error) string {
 	return ""
 }
 
+// RetryAfter is how long Slack asked to wait (a 429), or the wait that did
+// not fit the deadline, when err is a failed call's; else 0. A paged lister
+// waits this long, then asks again with the same cursor.
+func RetryAfter(err error) time.Duration {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.RetryAfter
+	}
+	return 0
+}
+
 // permanentCodes are Slack error codes that the same call will meet again,
 // however often it is retried. Any other code is taken as transient: the
 // queue retries, then dead-letters.

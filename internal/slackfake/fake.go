@@ -67,7 +67,8 @@
 //
 // Where is #name for a channel, @name for a DM with that person, or the raw
 // ID when the fake does not know it. A thread is noted as (thread TS). A
-// failed call carries [error CODE] or [error STATUS ...] before the colon.
+// failed call carries [error CODE] or [error STATUS ...] after where and the
+// notes (so before the colon of a text, after the emoji of a reaction).
 // In the text, mentions are shown by name: <@U123> as <@alice>, <#C123> and
 // <#C123|x> as <#general>; everything else is verbatim. A text of more than
 // one line is printed below the header, which then ends with ":", each line
