@@ -146,7 +146,7 @@ type env struct {
 	files *fakeFiles
 }
 
-func newEnv(t *testing.T, modify ...func(*Deps)) *env {
+func newEnv(t testing.TB, modify ...func(*Deps)) *env {
 	t.Helper()
 	g, err := glossary.New(testEntries)
 	if err != nil {
@@ -176,7 +176,7 @@ func newEnv(t *testing.T, modify ...func(*Deps)) *env {
 }
 
 // serve runs m through the Mux and returns what it did.
-func (e *env) serve(t *testing.T, m *handler.Message) ([]call, error) {
+func (e *env) serve(t testing.TB, m *handler.Message) ([]call, error) {
 	t.Helper()
 	r := &recorder{m: m}
 	err := e.mx.ServeMessage(t.Context(), m, r)
@@ -184,7 +184,7 @@ func (e *env) serve(t *testing.T, m *handler.Message) ([]call, error) {
 }
 
 // mustServe is serve for messages that must not fail.
-func (e *env) mustServe(t *testing.T, m *handler.Message) []call {
+func (e *env) mustServe(t testing.TB, m *handler.Message) []call {
 	t.Helper()
 	calls, err := e.serve(t, m)
 	if err != nil {

@@ -57,41 +57,51 @@ func orList(items []string) string {
 	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
-// xkcdNames are the comics people ask for by name.
-var xkcdNames = map[string]int{
-	"sandwich":               149,
-	"regex":                  208,
-	"regular expressions":    208,
-	"random":                 221,
-	"goto":                   292,
-	"compiling":              303,
-	"exploits":               327,
-	"bobby tables":           327,
-	"bobby":                  327,
-	"python":                 353,
-	"real programmers":       378,
-	"duty calls":             386,
-	"wrong on the internet":  386,
-	"security":               538,
-	"good code":              844,
-	"standards":              927,
-	"password":               936,
-	"password strength":      936,
-	"wisdom of the ancients": 979,
-	"denvercoder9":           979,
-	"workflow":               1172,
-	"is it worth the time":   1205,
-	"worth the time":         1205,
-	"git commit":             1296,
-	"automation":             1319,
-	"code quality":           1513,
-	"git":                    1597,
-	"optimization":           1691,
-	"optimisation":           1691,
-	"machine learning":       1838,
-	"python environment":     1987,
-	"dependency":             2347,
+// xkcdComics are the comics people ask for by name; the first name is the
+// one the help for a bad argument shows.
+var xkcdComics = []struct {
+	n     int
+	names []string
+}{
+	{149, []string{"sandwich"}},
+	{208, []string{"regex", "regular expressions"}},
+	{221, []string{"random"}},
+	{292, []string{"goto"}},
+	{303, []string{"compiling"}},
+	{327, []string{"exploits", "bobby tables", "bobby"}},
+	{353, []string{"python"}},
+	{378, []string{"real programmers"}},
+	{386, []string{"duty calls", "wrong on the internet"}},
+	{538, []string{"security"}},
+	{844, []string{"good code"}},
+	{927, []string{"standards"}},
+	{936, []string{"password", "password strength"}},
+	{979, []string{"wisdom of the ancients", "denvercoder9"}},
+	{1172, []string{"workflow"}},
+	{1205, []string{"is it worth the time", "worth the time"}},
+	{1296, []string{"git commit"}},
+	{1319, []string{"automation"}},
+	{1513, []string{"code quality"}},
+	{1597, []string{"git"}},
+	{1691, []string{"optimization", "optimisation"}},
+	{1838, []string{"machine learning"}},
+	{1987, []string{"python environment"}},
+	{2347, []string{"dependency"}},
 }
+
+// xkcdNames maps every name of xkcdComics to its number.
+var xkcdNames = func() map[string]int {
+	m := make(map[string]int)
+	for _, c := range xkcdComics {
+		for _, name := range c.names {
+			if _, dup := m[name]; dup {
+				panic("commands: xkcd name " + name + " twice")
+			}
+			m[name] = c.n
+		}
+	}
+	return m
+}()
 
 // maxXKCD is a sanity bound: far above the number of comics, but it keeps
 // nonsense such as 99999999999 out of links.
@@ -109,9 +119,9 @@ func (b *bot) xkcd(ctx context.Context, m *handler.Message, r handler.Responder)
 	}
 	if !ok {
 		b.Log.Info().Str("arg", m.Arg).Msg("commands: xkcd: not a number or known name")
-		names := make([]string, 0, len(xkcdNames))
-		for name := range xkcdNames {
-			names = append(names, "`"+name+"`")
+		names := make([]string, 0, len(xkcdComics))
+		for _, c := range xkcdComics {
+			names = append(names, "`"+c.names[0]+"`")
 		}
 		slices.Sort(names)
 		return r.Reply(ctx, "I need a comic number, like `xkcd:927`, or one of the names I know: "+strings.Join(names, ", ")+".", handler.MentionAsked())

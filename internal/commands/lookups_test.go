@@ -1,10 +1,13 @@
 package commands
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gophers/gopherbot/glossary"
 )
 
 func TestDefine(t *testing.T) {
@@ -147,5 +150,32 @@ func TestOrList(t *testing.T) {
 		if got := orList(tt.in); got != tt.want {
 			t.Errorf("orList(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestXKCDEveryName(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range xkcdComics {
+		for _, name := range c.names {
+			got := e.mustServe(t, mention("xkcd:"+name))
+			want := call{Op: "reply", Text: fmt.Sprintf("https://xkcd.com/%d/", c.n), Unfurl: true}
+			if diff := cmp.Diff([]call{want}, got); diff != "" {
+				t.Errorf("xkcd:%s (-want +got):\n%s", name, diff)
+			}
+		}
+	}
+}
+
+// TestDefineDefaultGlossary: with no Glossary, define uses the built-in one.
+func TestDefineDefaultGlossary(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Glossary = nil })
+	entry, ok := glossary.Default().Lookup("goroutine")
+	if !ok {
+		t.Fatal("the built-in glossary has no goroutine")
+	}
+	got := e.mustServe(t, mention("define goroutines"))
+	want := "*" + entry.Term + "*: " + entry.Definition + "\nMore: " + entry.Link
+	if diff := cmp.Diff([]call{reply(want)}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
