@@ -75,6 +75,9 @@ type Consumer struct {
 
 	// me is who the bot is; set by identify before the first Handle.
 	me identity
+
+	// tune, when set, adjusts the queue's options (tests shorten its waits).
+	tune func(*workqueue.Options)
 }
 
 var _ workqueue.Handler = (*Consumer)(nil)
@@ -126,7 +129,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	q := workqueue.New(c.rdb, workqueue.Options{
+	opts := workqueue.Options{
 		Consumer:       c.cfg.ConsumerName(host + "-" + strconv.Itoa(os.Getpid())),
 		DedupTTL:       c.cfg.DedupTTL,
 		MaxLen:         c.cfg.StreamMaxLen,
@@ -136,7 +139,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		Concurrency:    c.cfg.Concurrency,
 		Drain:          c.cfg.ShutdownTimeout,
 		Log:            c.log,
-	})
+	}
+	if c.tune != nil {
+		c.tune(&opts)
+	}
+	q := workqueue.New(c.rdb, opts)
 	defer q.Close()
 	c.log.Info().Bool("shadow", !c.cfg.Production).Msg("consuming events")
 	if err := q.Consume(ctx, slackevent.All, c); err != nil && ctx.Err() == nil {
