@@ -222,6 +222,9 @@ func (g *Glossary) Suggest(term string, n int) []string {
 		}
 		return a.entry - b.entry // entries are sorted by term
 	})
+	if len(hits) == 0 {
+		return nil
+	}
 	if len(hits) > n {
 		hits = hits[:n]
 	}

@@ -457,9 +457,9 @@ func TestFold(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	g := Default()
 	var wg sync.WaitGroup
-	for i := range 8 {
+	for i := range 4 {
 		wg.Go(func() {
-			for j := range 50 {
+			for j := range 20 {
 				q := []string{"goroutines", "chanel", "slcie", "the interfaces"}[(i+j)%4]
 				g.Lookup(q)
 				g.Suggest(q, 3)

@@ -1,6 +1,7 @@
 package glossary
 
 import (
+	"bytes"
 	"go/ast"
 	"go/doc/comment"
 	"go/parser"
@@ -11,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -62,7 +62,7 @@ func TestDefaultLinkTargetsExist(t *testing.T) {
 				t.Errorf("%s: %s is not a standard library package: %v", e.Term, path, err)
 				continue
 			}
-			if u.Fragment != "" && !stdNames(t, dir)[u.Fragment] {
+			if u.Fragment != "" && !stdHas(t, dir, u.Fragment) {
 				t.Errorf("%s: package %s has no symbol or heading %q", e.Term, path, u.Fragment)
 			}
 			checked++
@@ -93,61 +93,87 @@ func htmlIDs(t *testing.T, file string) map[string]bool {
 	return ids
 }
 
-var stdNamesCache sync.Map // dir → map[string]bool
-
-// stdNames returns the exported top-level names, Type.Method names, and
-// pkg.go.dev heading anchors ("hdr-...") of the package in dir.
-func stdNames(t *testing.T, dir string) map[string]bool {
+// stdHas reports whether the package in dir has the pkg.go.dev anchor frag:
+// a heading of its documentation ("hdr-..."), an exported top-level name,
+// or Type.Method. To stay quick under -race it parses only what it must:
+// package clauses for headings, and for names only the files that mention
+// the name at all.
+func stdHas(t *testing.T, dir, frag string) bool {
 	t.Helper()
-	if v, ok := stdNamesCache.Load(dir); ok {
-		return v.(map[string]bool)
-	}
-	names := make(map[string]bool)
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	typ, name, isMethod := strings.Cut(frag, ".")
+	if !isMethod {
+		name = typ
 	}
 	fset := token.NewFileSet()
 	for _, file := range files {
 		if strings.HasSuffix(file, "_test.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, file, nil, parser.ParseComments|parser.SkipObjectResolution)
+		src, err := os.ReadFile(file)
 		if err != nil {
-			t.Fatalf("parsing %s: %v", file, err)
+			t.Fatal(err)
 		}
-		if f.Doc != nil {
+		if strings.HasPrefix(frag, "hdr-") {
+			f, err := parser.ParseFile(fset, file, src, parser.PackageClauseOnly|parser.ParseComments)
+			if err != nil {
+				t.Fatalf("parsing %s: %v", file, err)
+			}
+			if f.Doc == nil {
+				continue
+			}
 			var p comment.Parser
 			for _, b := range p.Parse(f.Doc.Text()).Content {
-				if h, ok := b.(*comment.Heading); ok {
-					names[h.DefaultID()] = true
+				if h, ok := b.(*comment.Heading); ok && h.DefaultID() == frag {
+					return true
 				}
 			}
+			continue
+		}
+		if !bytes.Contains(src, []byte(name)) {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, src, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatalf("parsing %s: %v", file, err)
 		}
 		for _, d := range f.Decls {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
-				if d.Recv == nil {
-					names[d.Name.Name] = true
-				} else if recv := receiverName(d.Recv.List[0].Type); recv != "" {
-					names[recv+"."+d.Name.Name] = true
+				if d.Name.Name != name {
+					continue
+				}
+				if !isMethod && d.Recv == nil {
+					return true
+				}
+				if isMethod && d.Recv != nil && receiverName(d.Recv.List[0].Type) == typ {
+					return true
 				}
 			case *ast.GenDecl:
+				if isMethod {
+					continue
+				}
 				for _, s := range d.Specs {
 					switch s := s.(type) {
 					case *ast.TypeSpec:
-						names[s.Name.Name] = true
+						if s.Name.Name == name {
+							return true
+						}
 					case *ast.ValueSpec:
 						for _, n := range s.Names {
-							names[n.Name] = true
+							if n.Name == name {
+								return true
+							}
 						}
 					}
 				}
 			}
 		}
 	}
-	stdNamesCache.Store(dir, names)
-	return names
+	return false
 }
 
 // receiverName returns T for receivers T, *T, T[P] and *T[P].
