@@ -40,10 +40,10 @@ const maxQueryLen = 200
 // ErrInvalid is wrapped by every error New returns for bad data.
 var ErrInvalid = errors.New("glossary: invalid entry")
 
-// AllowedLinkHosts are the hosts a link may point to: the Go project's own
+// allowedLinkHosts are the hosts a link may point to: the Go project's own
 // sites, so that the bot only ever sends people to authoritative pages.
 // Links to github.com must also be under github.com/golang/.
-var AllowedLinkHosts = []string{"go.dev", "pkg.go.dev", "golang.org", "github.com"}
+var allowedLinkHosts = []string{"go.dev", "pkg.go.dev", "golang.org", "github.com"}
 
 // Glossary looks terms up.
 type Glossary struct {
@@ -553,8 +553,8 @@ func checkLink(link string) string {
 		return "carries user information"
 	case u.Port() != "":
 		return "names a port"
-	case !slices.Contains(AllowedLinkHosts, u.Host):
-		return fmt.Sprintf("is not on an allowed host (%s)", strings.Join(AllowedLinkHosts, ", "))
+	case !slices.Contains(allowedLinkHosts, u.Host):
+		return fmt.Sprintf("is not on an allowed host (%s)", strings.Join(allowedLinkHosts, ", "))
 	case u.Host == "github.com" && !strings.HasPrefix(u.Path, "/golang/"):
 		return "is on github.com but not under github.com/golang/"
 	}
