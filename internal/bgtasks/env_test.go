@@ -1,0 +1,239 @@
+package bgtasks
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/fakeweb"
+	"github.com/gophers/gopherbot/internal/redistest"
+	"github.com/gophers/gopherbot/internal/slackapi"
+	"github.com/gophers/gopherbot/internal/slackfake"
+)
+
+// env is one test's world: a real Redis, the fake Slack with the seeded
+// workspace, and fake Gerrit, feeds and live status servers.
+type env struct {
+	t      *testing.T
+	redis  *redistest.Server
+	rdb    *redis.Client
+	slack  *slackfake.Server
+	ws     slackfake.Workspace
+	gerrit *fakeweb.Gerrit
+	rss    *fakeweb.Feed
+	atom   *fakeweb.Feed
+	live   *fakeweb.Live
+	clock  *clock
+	logs   *syncBuffer
+	cfg    config.Config
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{
+		t:      t,
+		redis:  redistest.Start(t),
+		slack:  slackfake.New(),
+		gerrit: fakeweb.NewGerrit(),
+		rss:    fakeweb.NewFeed(fakeweb.RSS, "Go Time", "https://example.com/gotime"),
+		atom:   fakeweb.NewFeed(fakeweb.Atom, "The Go Blog", "https://example.com/blog"),
+		live:   fakeweb.NewLive(),
+		clock:  &clock{t: time.Date(2025, 3, 4, 18, 0, 0, 0, time.UTC)},
+		logs:   &syncBuffer{},
+	}
+	e.rdb = e.redis.Client()
+	t.Cleanup(e.slack.Close)
+	ws, err := e.slack.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ws = ws
+	gerritSrv := httptest.NewServer(e.gerrit)
+	rssSrv := httptest.NewServer(e.rss)
+	atomSrv := httptest.NewServer(e.atom)
+	liveSrv := httptest.NewServer(e.live)
+	t.Cleanup(func() { gerritSrv.Close(); rssSrv.Close(); atomSrv.Close(); liveSrv.Close() })
+
+	// Every task is off unless a test turns it on by giving it an interval.
+	e.cfg = config.Config{
+		Env:                 "production",
+		Production:          true,
+		SlackBotToken:       e.slack.Token(),
+		SlackAPIURL:         e.slack.APIURL(),
+		RedisURL:            e.redis.URL(),
+		RedisHeartbeatLimit: 10 * time.Second,
+		BgtasksLeaseTTL:     600 * time.Millisecond,
+		GerritURL:           gerritSrv.URL,
+		GerritChannel:       "golang-cls",
+		Feeds: []config.Feed{
+			{Channel: "gotimefm", URL: rssSrv.URL + "/rss"},
+			{Channel: "random", URL: atomSrv.URL + "/atom"},
+		},
+		FeedMaxAge:          7 * 24 * time.Hour,
+		GoTimeStatusURL:     liveSrv.URL + "/status",
+		GoTimeChannel:       "gotimefm",
+		RecommendedChannels: []string{"general", "newbies", "golang-cls"},
+	}
+	return e
+}
+
+// slackClient is a Web API client of the fake, without the 1/s pacing so
+// that tests run fast.
+func (e *env) slackClient() *slackapi.Client {
+	return slackapi.New(e.cfg.SlackBotToken, e.cfg.SlackAPIURL, e.rdb, e.logger("slackapi"),
+		slackapi.WithPostInterval(0), slackapi.WithBackoff(5*time.Millisecond, 20*time.Millisecond), slackapi.WithMaxAttempts(3))
+}
+
+func (e *env) logger(name string) zerolog.Logger {
+	return zerolog.New(zerolog.MultiLevelWriter(e.logs, zerolog.NewTestWriter(e.t))).With().Str("replica", name).Logger()
+}
+
+// runner returns a replica with its own Redis connection, as a separate
+// process would have.
+func (e *env) runner(name string, o Options) *Runner {
+	if o.BackoffBase == 0 {
+		o.BackoffBase = 20 * time.Millisecond
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = 100 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+	e.t.Cleanup(func() { rdb.Close() })
+	return New(e.cfg, e.logger(name), rdb, e.slackClient(), o)
+}
+
+// running is a runner started in the background.
+type running struct {
+	r      *Runner
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	gone   bool // stopped
+}
+
+func (e *env) start(r *Runner) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	rn := &running{r: r, cancel: cancel, done: make(chan error, 1)}
+	go func() { rn.done <- r.Run(ctx) }()
+	e.t.Cleanup(func() { rn.stop(e.t, false) })
+	return rn
+}
+
+// stop ends the runner: cleanly (releasing the lease) or, with crash, as a
+// killed process would, leaving the lease to lapse. Later calls do nothing.
+func (rn *running) stop(t *testing.T, crash bool) {
+	t.Helper()
+	rn.once.Do(func() {
+		rn.gone = true
+		if crash {
+			rn.r.crashed.Store(true)
+		}
+		rn.cancel()
+		select {
+		case err := <-rn.done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("runner did not stop within 10s")
+		}
+	})
+}
+
+// posts returns the texts posted successfully to the channel named name.
+func (e *env) posts(name string) []string {
+	id := e.ws.Channels[name]
+	var out []string
+	for _, c := range e.slack.CallsTo("chat.postMessage") {
+		if c.OK() && c.Params["channel"] == id {
+			out = append(out, c.Params["text"])
+		}
+	}
+	return out
+}
+
+// waitPosts waits until the channel has at least n posts and returns them.
+func (e *env) waitPosts(name string, n int) []string {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e.slack.WaitFor(ctx, func([]slackfake.Call) bool { return len(e.posts(name)) >= n })
+	got := e.posts(name)
+	if len(got) < n {
+		e.t.Fatalf("#%s: got %d posts within 10s, want %d: %q", name, len(got), n, got)
+	}
+	return got
+}
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// countPrefix counts the texts that start with prefix.
+func countPrefix(texts []string, prefix string) int {
+	n := 0
+	for _, s := range texts {
+		if strings.HasPrefix(s, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func clPrefix(n int) string { return fmt.Sprintf("CL %d merged:", n) }
+
+// clock is a settable clock for the date rules.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer collects log lines from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

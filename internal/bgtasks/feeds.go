@@ -1,0 +1,194 @@
+package bgtasks
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mmcdole/gofeed"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gophers/gopherbot/config"
+)
+
+const (
+	// feedKeep is the least number of item IDs remembered per feed; the
+	// oldest beyond it (and beyond twice the feed's length) are forgotten.
+	feedKeep = 1000
+	// maxFeedText bounds the text quoted from an untitled item (a toot).
+	maxFeedText = 500
+)
+
+// feedKeys names the state of one feed: seen is the set of item IDs posted
+// or known (scored by when they were first seen), init marks that the first
+// round ran. The key hashes channel and URL, so the same feed sent to two
+// channels is tracked twice and a changed URL starts afresh.
+func feedKeys(f config.Feed) (seen, init string) {
+	h := sha256.Sum256([]byte(f.Channel + "\x00" + f.URL))
+	base := keyPrefix + "feed:" + hex.EncodeToString(h[:8])
+	return base + ":seen", base + ":init"
+}
+
+// feedItem is an entry of a feed, reduced to what the task needs.
+type feedItem struct {
+	id, title, link, text string
+	date                  *time.Time // published, else updated; nil when the feed gives none
+}
+
+// pollFeed posts the new items of one feed, oldest first.
+func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
+	body, err := r.get(ctx, f.URL, "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5")
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("feed %s: parse: %w", f.URL, err)
+	}
+	items := feedItems(feed)
+	seenKey, initKey := feedKeys(f)
+	now := r.now()
+
+	n, err := r.rdb.Exists(ctx, initKey).Result()
+	if err != nil {
+		return fmt.Errorf("feed: read state: %w", err)
+	}
+	if n == 0 {
+		// First round: what is there now is the backlog, not news.
+		if len(items) > 0 {
+			zs := make([]redis.Z, len(items))
+			for i, it := range items {
+				zs[i] = redis.Z{Score: float64(now.UnixMilli()), Member: it.id}
+			}
+			if err := r.rdb.ZAddNX(ctx, seenKey, zs...).Err(); err != nil {
+				return fmt.Errorf("feed: record first run: %w", err)
+			}
+		}
+		if err := r.rdb.SetNX(ctx, initKey, now.Unix(), 0).Err(); err != nil {
+			return fmt.Errorf("feed: record first run: %w", err)
+		}
+		r.log.Info().Str("task", "feed").Str("url", f.URL).Int("items", len(items)).Msg("first run: recorded the items there are; posting only newer ones")
+		return nil
+	}
+
+	title := strings.TrimSpace(feed.Title)
+	if title == "" {
+		title = f.URL
+	}
+	for _, it := range items {
+		if r.cfg.FeedMaxAge > 0 && it.date != nil && now.Sub(*it.date) > r.cfg.FeedMaxAge {
+			continue
+		}
+		added, err := r.rdb.ZAddNX(ctx, seenKey, redis.Z{Score: float64(now.UnixMilli()), Member: it.id}).Result()
+		if err != nil {
+			return fmt.Errorf("feed: claim %s: %w", it.id, err)
+		}
+		if added == 0 {
+			continue
+		}
+		release := func(ctx context.Context) error { return r.rdb.ZRem(ctx, seenKey, it.id).Err() }
+		if err := r.deliver(ctx, "feed", f.Channel, feedText(title, it), release); err != nil {
+			return fmt.Errorf("feed %s: post %s: %w", f.URL, it.id, err)
+		}
+		r.log.Info().Str("task", "feed").Str("url", f.URL).Str("item", it.id).Msg("posted feed item")
+	}
+
+	keep := max(feedKeep, 2*len(items))
+	if err := r.rdb.ZRemRangeByRank(ctx, seenKey, 0, int64(-keep-1)).Err(); err != nil {
+		return fmt.Errorf("feed: prune: %w", err)
+	}
+	return nil
+}
+
+// feedItems turns the parsed feed into items, oldest first. Feeds list the
+// newest first; when every item is dated the dates decide.
+func feedItems(feed *gofeed.Feed) []feedItem {
+	var items []feedItem
+	for _, it := range slices.Backward(feed.Items) {
+		fi := feedItem{
+			id:    strings.TrimSpace(it.GUID),
+			title: strings.TrimSpace(it.Title),
+			link:  strings.TrimSpace(it.Link),
+			date:  it.PublishedParsed,
+		}
+		if fi.date == nil {
+			fi.date = it.UpdatedParsed
+		}
+		fi.text = it.Description
+		if fi.text == "" {
+			fi.text = it.Content
+		}
+		if fi.id == "" {
+			fi.id = fi.link
+		}
+		if fi.id == "" {
+			h := sha256.Sum256([]byte(fi.title + "\x00" + it.Published + "\x00" + fi.text))
+			fi.id = "sha256:" + hex.EncodeToString(h[:12])
+		}
+		items = append(items, fi)
+	}
+	if !slices.ContainsFunc(items, func(it feedItem) bool { return it.date == nil }) {
+		slices.SortStableFunc(items, func(a, b feedItem) int { return a.date.Compare(*b.date) })
+	}
+	return items
+}
+
+// feedText is the post for one item: the title and link of a podcast
+// episode or article, or the text of an untitled post (a toot) and its link.
+func feedText(feedTitle string, it feedItem) string {
+	var b strings.Builder
+	if it.title != "" {
+		fmt.Fprintf(&b, "New from %s: %s", slackEscape(feedTitle), slackEscape(it.title))
+	} else {
+		fmt.Fprintf(&b, "New from %s:", slackEscape(feedTitle))
+		if t := plainText(it.text); t != "" {
+			for line := range strings.SplitSeq(t, "\n") {
+				b.WriteString("\n> " + slackEscape(line))
+			}
+		}
+	}
+	if it.link != "" {
+		b.WriteString("\n" + it.link)
+	}
+	return b.String()
+}
+
+var (
+	htmlBreak = regexp.MustCompile(`(?i)<br\s*/?>|</p>|</li>`)
+	htmlTag   = regexp.MustCompile(`<[^>]*>`)
+	blanks    = regexp.MustCompile(`[ \t]+`)
+	newlines  = regexp.MustCompile(`\n{3,}`)
+)
+
+// plainText turns the HTML of a feed item into short plain text.
+func plainText(s string) string {
+	s = htmlBreak.ReplaceAllString(s, "\n")
+	s = htmlTag.ReplaceAllString(s, "")
+	s = html.UnescapeString(s)
+	s = blanks.ReplaceAllString(s, " ")
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	s = newlines.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > maxFeedText {
+		n := 0
+		for i := range s {
+			if n == maxFeedText {
+				s = strings.TrimSpace(s[:i]) + "…"
+				break
+			}
+			n++
+		}
+	}
+	return s
+}

@@ -1,0 +1,273 @@
+package bgtasks
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Gerrit state. floor is the submit time (Unix ms) of the newest CL when
+// the task first ran: nothing submitted at or before it is ever posted.
+// seen holds the CLs posted or being posted, scored by submit time.
+const (
+	gerritFloorKey = keyPrefix + "gerrit:floor"
+	gerritSeenKey  = keyPrefix + "gerrit:seen"
+)
+
+const (
+	// gerritLate is how much older than the newest CL posted a CL may be
+	// and still be posted: Gerrit's search index can show a change a
+	// little after a later one. Such a CL is posted out of order, not lost.
+	gerritLate = time.Hour
+	// gerritPage is the page size of one query; gerritMaxPages bounds a
+	// catch-up after a long outage.
+	gerritPage     = 100
+	gerritMaxPages = 50
+	// maxCommitBody bounds the commit message quoted in a post.
+	maxCommitBody = 1500
+)
+
+// gerritTimeLayout is how Gerrit writes times (UTC).
+const gerritTimeLayout = "2006-01-02 15:04:05.000000000"
+
+type gerritTime struct{ time.Time }
+
+func (t *gerritTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseInLocation(gerritTimeLayout, s, time.UTC)
+	if err != nil {
+		return fmt.Errorf("gerrit time %q: %w", s, err)
+	}
+	t.Time = v
+	return nil
+}
+
+// gerritChange is the part of Gerrit's ChangeInfo the task reads.
+type gerritChange struct {
+	Number          int        `json:"_number"`
+	Project         string     `json:"project"`
+	Branch          string     `json:"branch"`
+	Subject         string     `json:"subject"`
+	Status          string     `json:"status"`
+	Submitted       gerritTime `json:"submitted"`
+	CurrentRevision string     `json:"current_revision"`
+	Revisions       map[string]struct {
+		Commit struct {
+			Message string `json:"message"`
+		} `json:"commit"`
+	} `json:"revisions"`
+	MoreChanges bool `json:"_more_changes"`
+}
+
+func (c gerritChange) submittedMS() int64 { return c.Submitted.UnixMilli() }
+
+func (c gerritChange) message() string {
+	return c.Revisions[c.CurrentRevision].Commit.Message
+}
+
+// parseGerrit decodes a list of changes, without the )]}' line Gerrit puts
+// before every JSON answer against cross-site script inclusion.
+func parseGerrit(body []byte) ([]gerritChange, error) {
+	body = bytes.TrimPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte(")]}'"))
+	var cs []gerritChange
+	if err := json.Unmarshal(body, &cs); err != nil {
+		return nil, fmt.Errorf("gerrit: decode changes: %w", err)
+	}
+	return cs, nil
+}
+
+// gerritQuery runs a change search, following _more_changes through pages.
+func (r *Runner) gerritQuery(ctx context.Context, q string, maxPages int) ([]gerritChange, error) {
+	var all []gerritChange
+	for range maxPages {
+		v := url.Values{
+			"q": {q},
+			"n": {strconv.Itoa(gerritPage)},
+			"o": {"CURRENT_REVISION", "CURRENT_COMMIT"},
+		}
+		if len(all) > 0 {
+			v.Set("S", strconv.Itoa(len(all)))
+		}
+		body, err := r.get(ctx, r.cfg.GerritURL+"/changes/?"+v.Encode(), "application/json")
+		if err != nil {
+			return nil, fmt.Errorf("gerrit: %w", err)
+		}
+		cs, err := parseGerrit(body)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, cs...)
+		if len(cs) == 0 || !cs[len(cs)-1].MoreChanges {
+			return all, nil
+		}
+	}
+	r.log.Warn().Str("task", "gerrit").Int("changes", len(all)).Msg("more merged CLs than a catch-up reads; the oldest are not posted")
+	return all, nil
+}
+
+// pollGerrit posts the CLs merged since the last round, oldest first.
+func (r *Runner) pollGerrit(ctx context.Context) error {
+	floor, err := r.rdb.Get(ctx, gerritFloorKey).Int64()
+	if errors.Is(err, redis.Nil) {
+		return r.firstGerrit(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("gerrit: read state: %w", err)
+	}
+
+	mark := floor
+	top, err := r.rdb.ZRevRangeWithScores(ctx, gerritSeenKey, 0, 0).Result()
+	if err != nil {
+		return fmt.Errorf("gerrit: read state: %w", err)
+	}
+	if len(top) > 0 && int64(top[0].Score) > mark {
+		mark = int64(top[0].Score)
+	}
+	since := mark - gerritLate.Milliseconds()
+
+	// after: filters on the last update, which is never before the
+	// submission, so every CL submitted since is in the answer.
+	q := fmt.Sprintf(`status:merged after:"%s"`, time.UnixMilli(since).UTC().Format("2006-01-02 15:04:05.000 -0700"))
+	changes, err := r.gerritQuery(ctx, q, gerritMaxPages)
+	if err != nil {
+		return err
+	}
+	changes = slices.DeleteFunc(changes, func(c gerritChange) bool {
+		return c.Status != "MERGED" || c.Submitted.IsZero() || c.submittedMS() <= floor || c.submittedMS() < since
+	})
+	slices.SortFunc(changes, func(a, b gerritChange) int {
+		return cmp.Or(a.Submitted.Compare(b.Submitted.Time), cmp.Compare(a.Number, b.Number))
+	})
+
+	for _, c := range changes {
+		member := strconv.Itoa(c.Number)
+		added, err := r.rdb.ZAddNX(ctx, gerritSeenKey, redis.Z{Score: float64(c.submittedMS()), Member: member}).Result()
+		if err != nil {
+			return fmt.Errorf("gerrit: claim CL %d: %w", c.Number, err)
+		}
+		if added == 0 {
+			continue // posted before, or by another replica
+		}
+		release := func(ctx context.Context) error { return r.rdb.ZRem(ctx, gerritSeenKey, member).Err() }
+		if err := r.deliver(ctx, "gerrit", r.cfg.GerritChannel, gerritText(c), release); err != nil {
+			return fmt.Errorf("gerrit: post CL %d: %w", c.Number, err)
+		}
+		r.log.Info().Str("task", "gerrit").Int("cl", c.Number).Str("project", c.Project).Msg("posted merged CL")
+	}
+
+	// Forget what can no longer be a candidate; the newest stays as the mark.
+	if err := r.rdb.ZRemRangeByScore(ctx, gerritSeenKey, "-inf", "("+strconv.FormatInt(since-gerritLate.Milliseconds(), 10)).Err(); err != nil {
+		return fmt.Errorf("gerrit: prune: %w", err)
+	}
+	return nil
+}
+
+// firstGerrit records the newest merged CL as the floor and posts nothing:
+// a new installation must not announce the project's history.
+func (r *Runner) firstGerrit(ctx context.Context) error {
+	changes, err := r.gerritQuery(ctx, "status:merged", 1)
+	if err != nil {
+		return err
+	}
+	floor := r.now().UnixMilli()
+	var zs []redis.Z
+	if len(changes) > 0 {
+		floor = 0
+	}
+	for _, c := range changes {
+		if c.Submitted.IsZero() {
+			continue
+		}
+		floor = max(floor, c.submittedMS())
+		zs = append(zs, redis.Z{Score: float64(c.submittedMS()), Member: strconv.Itoa(c.Number)})
+	}
+	if len(zs) > 0 {
+		if err := r.rdb.ZAddNX(ctx, gerritSeenKey, zs...).Err(); err != nil {
+			return fmt.Errorf("gerrit: record first run: %w", err)
+		}
+	}
+	set, err := r.rdb.SetNX(ctx, gerritFloorKey, floor, 0).Result()
+	if err != nil {
+		return fmt.Errorf("gerrit: record first run: %w", err)
+	}
+	if set {
+		r.log.Info().Str("task", "gerrit").Time("floor", time.UnixMilli(floor)).Int("changes", len(changes)).
+			Msg("first run: recorded the newest merged CL; posting only newer ones")
+	}
+	return nil
+}
+
+// gerritText is the post announcing one merged CL.
+func gerritText(c gerritChange) string {
+	subject := c.Subject
+	if c.Project != "" && c.Project != "go" {
+		subject = "[" + c.Project + "] " + subject
+	}
+	// Release branch CLs name their branch in the subject by convention.
+	if c.Branch != "" && c.Branch != "master" && c.Branch != "main" && !strings.Contains(subject, c.Branch) {
+		subject += " (" + c.Branch + ")"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CL %d merged: %s\nhttps://go.dev/cl/%d", c.Number, slackEscape(subject), c.Number)
+	if body := commitBody(c.message()); body != "" {
+		body = strings.ReplaceAll(body, "```", "'''")
+		b.WriteString("\n```\n" + slackEscape(body) + "\n```")
+	}
+	return b.String()
+}
+
+// trailer matches a git trailer line such as "Change-Id: I..." or
+// "Reviewed-by: ...".
+var trailer = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*: \S`)
+
+// commitBody is a commit message without its subject line and without its
+// closing block of trailers, cut to maxCommitBody characters.
+func commitBody(msg string) string {
+	lines := strings.Split(strings.ReplaceAll(msg, "\r\n", "\n"), "\n")
+	if len(lines) > 0 {
+		lines = lines[1:] // the subject, already in the post
+	}
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	// The last paragraph goes when every line of it is a trailer.
+	start := len(lines)
+	for start > 0 && strings.TrimSpace(lines[start-1]) != "" {
+		start--
+	}
+	if start < len(lines) && !slices.ContainsFunc(lines[start:], func(l string) bool { return !trailer.MatchString(l) }) {
+		lines = lines[:start]
+	}
+	body := strings.Trim(strings.Join(lines, "\n"), "\n")
+	if utf8.RuneCountInString(body) > maxCommitBody {
+		cut := 0
+		for i := range body {
+			if cut == maxCommitBody {
+				body = strings.TrimRight(body[:i], " \n") + "…"
+				break
+			}
+			cut++
+		}
+	}
+	return body
+}
+
+// slackEscape escapes the three characters Slack's message format reserves.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}

@@ -1,0 +1,102 @@
+package bgtasks
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gophers/gopherbot/internal/commands"
+	"github.com/gophers/gopherbot/internal/slackfake"
+	"github.com/gophers/gopherbot/internal/welcomed"
+)
+
+// dms returns, per user ID, the texts the bot sent in its DM with them.
+func (e *env) dms() map[string][]string {
+	out := map[string][]string{}
+	for _, c := range e.slack.CallsTo("chat.postMessage") {
+		ch, ok := e.slack.Channel(c.Params["channel"])
+		if c.OK() && ok && ch.IsIM {
+			out[ch.User] = append(out[ch.User], c.Params["text"])
+		}
+	}
+	return out
+}
+
+func (e *env) addUser(u slackfake.User) string {
+	e.t.Helper()
+	got, err := e.slack.AddUser(u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return got.ID
+}
+
+func TestWelcomeSweep(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.WelcomeSweepInterval = time.Hour
+	e.slack.SetPageSize(2) // several pages of users.list
+	r := e.runner("a", Options{})
+	ctx := context.Background()
+	sweep := func() {
+		t.Helper()
+		if err := r.RunTask(ctx, "welcome"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	sweep() // first sweep: records the people there are
+	if got := e.dms(); len(got) != 0 {
+		t.Fatalf("first sweep sent %v; want nothing", got)
+	}
+
+	dana := e.addUser(slackfake.User{Name: "dana"})
+	erin := e.addUser(slackfake.User{Name: "erin"}) // the consumer welcomed her
+	e.addUser(slackfake.User{Name: "robot", IsBot: true})
+	e.addUser(slackfake.User{Name: "gone", Deleted: true})
+	if ok, err := welcomed.New(e.rdb).Claim(ctx, erin); err != nil || !ok {
+		t.Fatalf("Claim(erin) = %v, %v", ok, err)
+	}
+	sweep()
+	sweep()
+
+	ids := map[string]string{}
+	for _, name := range e.cfg.RecommendedChannels {
+		ids[name] = e.ws.Channels[name]
+	}
+	want := map[string][]string{dana: {commands.WelcomeDM(dana, e.cfg.RecommendedChannels, ids)}}
+	if diff := cmp.Diff(want, e.dms()); diff != "" {
+		t.Errorf("DMs (-want +got):\n%s", diff)
+	}
+	if ok, _ := welcomed.New(e.rdb).Has(ctx, dana); !ok {
+		t.Error("dana is not in the welcomed record after her DM")
+	}
+}
+
+// A DM that Slack refused leaves the member unwelcomed and unknown, so the
+// next sweep welcomes them.
+func TestWelcomeSweepRetriesRefusedDM(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.WelcomeSweepInterval = time.Hour
+	r := e.runner("a", Options{})
+	ctx := context.Background()
+	if err := r.RunTask(ctx, "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	fred := e.addUser(slackfake.User{Name: "fred"})
+	// Every attempt the client makes fails.
+	e.slack.Inject("conversations.open", slackfake.Fault{Error: "internal_error", Times: 3})
+	if err := r.RunTask(ctx, "welcome"); err == nil {
+		t.Fatal("sweep with conversations.open failing: want an error")
+	}
+	if ok, _ := welcomed.New(e.rdb).Has(ctx, fred); ok {
+		t.Fatal("fred is claimed though his DM was not sent")
+	}
+	if err := r.RunTask(ctx, "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.dms()[fred]; len(got) != 1 {
+		t.Fatalf("DMs to fred = %q; want one", got)
+	}
+}
