@@ -27,7 +27,7 @@ var answers = []answer{
 		help:    "Books people here recommend.",
 		text: "Books Gophers keep recommending:\n" +
 			"• *Learning Go* (Jon Bodner, 2nd edition): idiomatic, modern Go, generics included.\n" +
-			"• *The Go Programming Language* (Donovan & Kernighan): thorough and precise; it predates modules and generics, but the core holds up.\n" +
+			"• *The Go Programming Language* (Alan Donovan and Brian Kernighan): thorough and precise; it predates modules and generics, but the core holds up.\n" +
 			"• *Let's Go* and *Let's Go Further* (Alex Edwards): web apps and APIs, built step by step.\n" +
 			"• *100 Go Mistakes and How to Avoid Them* (Teiva Harsanyi): great once you know the basics.\n" +
 			"• *Concurrency in Go* (Katherine Cox-Buday): goroutines, channels and patterns in depth.\n" +

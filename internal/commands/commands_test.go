@@ -136,7 +136,7 @@ var testEntries = []glossary.Entry{
 	{Term: "goroutine", Aliases: []string{"go routine"}, Definition: "A function running concurrently with others in the same address space, started with the go statement.", Link: "https://go.dev/ref/spec#Go_statements"},
 	{Term: "zero value", Definition: "The value a variable has before anything is assigned to it: 0, false, \"\" or nil.", Link: "https://go.dev/ref/spec#The_zero_value"},
 	{Term: "interface", Definition: "A type that lists methods; any type with those methods implements it.", Link: "https://go.dev/ref/spec#Interface_types"},
-	{Term: "channel", Aliases: []string{"chan"}, Definition: "A typed conduit through which goroutines send and receive values.", Link: "https://go.dev/ref/spec#Channel_types"},
+	{Term: "channel", Aliases: []string{"chan"}, Definition: "A typed conduit: ch <- v sends, v := <-ch receives, && more.", Link: "https://go.dev/ref/spec#Channel_types"},
 }
 
 // env is a Mux with every feature registered on fakes that keep state.
@@ -267,7 +267,10 @@ func TestAnswers(t *testing.T) {
 	}
 }
 
-var urlRE = regexp.MustCompile(`https?://[^\s<>|)]+`)
+var (
+	urlRE    = regexp.MustCompile(`https?://[^\s<>|)]+`)
+	slackRef = regexp.MustCompile(`<[#@][A-Z0-9]+>`)
+)
 
 // TestAnswerTexts checks the table itself: texts present and short enough,
 // placeholders known, links well formed, at least 32 answers.
@@ -293,6 +296,11 @@ func TestAnswerTexts(t *testing.T) {
 			}
 			names[k] = a.name
 		}
+		// Slack reads <, > and & as markup: a text may hold them only in
+		// references such as {#channel}, which become <#ID>.
+		if bare := slackRef.ReplaceAllString(expandForTest(a.text), ""); strings.ContainsAny(bare, "<>&") {
+			t.Errorf("answer %q has a bare <, > or &; escape it", a.name)
+		}
 		for _, u := range urlRE.FindAllString(a.text, -1) {
 			p, err := url.Parse(u)
 			if err != nil || p.Scheme != "https" || p.Host == "" || strings.HasSuffix(u, ".") || strings.HasSuffix(u, ",") {
@@ -300,9 +308,12 @@ func TestAnswerTexts(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []string{newbieResources, tableBack, pasteNote} {
+	for _, s := range []string{newbieResources, tableBack, pasteNote, WelcomeDM("U1", []string{"general"}, map[string]string{"general": "C1"})} {
 		if strings.TrimSpace(s) == "" {
 			t.Error("an empty fixed text")
+		}
+		if bare := slackRef.ReplaceAllString(s, ""); strings.ContainsAny(bare, "<>&") {
+			t.Errorf("fixed text %.40q... has a bare <, > or &", s)
 		}
 	}
 }

@@ -24,7 +24,9 @@ func (b *bot) define(ctx context.Context, m *handler.Message, r handler.Responde
 		return r.Reply(ctx, "Which term? For example `define goroutine` or `define zero value`.", handler.MentionAsked())
 	}
 	if e, ok := b.Glossary.Lookup(term); ok {
-		return r.Reply(ctx, fmt.Sprintf("*%s*: %s\nMore: %s", handler.Escape(e.Term), e.Definition, e.Link), handler.MentionAsked())
+		// Definitions are plain text with code in it (<-, &&): escaped so
+		// that Slack shows them as written.
+		return r.Reply(ctx, fmt.Sprintf("*%s*: %s\nMore: %s", handler.Escape(e.Term), handler.Escape(e.Definition), e.Link), handler.MentionAsked())
 	}
 	b.Log.Info().Str("term", term).Msg("commands: define: unknown term")
 	shown := quote(term)

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gophers/gopherbot/glossary"
+	"github.com/gophers/gopherbot/handler"
 )
 
 func TestDefine(t *testing.T) {
@@ -25,6 +26,7 @@ func TestDefine(t *testing.T) {
 		{text: "define goroutines", want: goroutine},
 		{text: "define go routine", want: goroutine},
 		{text: "define zero value", want: zero},
+		{text: "define chan", want: "*channel*: A typed conduit: ch &lt;- v sends, v := &lt;-ch receives, &amp;&amp; more.\nMore: https://go.dev/ref/spec#Channel_types"},
 		{text: "define  zero   values?", want: zero},
 		{text: "define gorutine", has: []string{"Did you mean", "`goroutine`"}},
 		{text: "define kubernetes operator", has: []string{"kubernetes operator", "https://go.dev/ref/spec", "https://go.dev/doc/faq", "propose"}},
@@ -174,7 +176,7 @@ func TestDefineDefaultGlossary(t *testing.T) {
 		t.Fatal("the built-in glossary has no goroutine")
 	}
 	got := e.mustServe(t, mention("define goroutines"))
-	want := "*" + entry.Term + "*: " + entry.Definition + "\nMore: " + entry.Link
+	want := "*" + entry.Term + "*: " + handler.Escape(entry.Definition) + "\nMore: " + entry.Link
 	if diff := cmp.Diff([]call{reply(want)}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
