@@ -49,6 +49,8 @@ type Options struct {
 	AllCalls bool
 	// Listener, when set, is where the gateway serves instead of PORT.
 	Listener net.Listener
+	// Session fixes the console's event_id prefix (see console.Console).
+	Session string
 }
 
 // Run runs the bot until ctx ends, or in script mode until the script is done.

@@ -144,7 +144,7 @@ func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret 
 	p := &printer{out: o.Out, fake: s.Slack, all: o.AllCalls}
 	c := &console.Console{
 		Out: o.Out, GatewayURL: gatewayURL, SigningSecret: secret,
-		TeamID: s.Slack.TeamID(), AppID: "A0GOPHERBOT",
+		TeamID: s.Slack.TeamID(), AppID: "A0GOPHERBOT", Session: o.Session,
 		Workspace: workspace{s.Slack},
 		Idle: func(ctx context.Context) error {
 			err := idle(ctx)

@@ -138,7 +138,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		ClaimIdle:      c.cfg.ClaimIdle,
 		Concurrency:    c.cfg.Concurrency,
 		Drain:          c.cfg.ShutdownTimeout,
-		Log:            c.log,
+		// The reader holds the slots of the batch it asks for while it
+		// waits for new entries; asking for at most half of them leaves
+		// the reclaimer slots to take over the entries of a dead consumer.
+		ReadBatch: max(1, c.cfg.Concurrency/2),
+		Log:       c.log,
 	}
 	if c.tune != nil {
 		c.tune(&opts)
@@ -200,12 +204,13 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 		}
 	}
 	r := &responder{
-		slack:  c.slack,
-		ledger: c.ledger,
-		log:    log,
-		m:      m,
-		event:  key,
-		shadow: !c.cfg.Production && !(m.Kind == handler.KindMessage && m.Addressed()),
+		slack:      c.slack,
+		ledger:     c.ledger,
+		log:        log,
+		m:          m,
+		event:      key,
+		shadow:     !c.cfg.Production && !(m.Kind == handler.KindMessage && m.Addressed()),
+		production: c.cfg.Production,
 	}
 	if err := c.mux.ServeMessage(ctx, m, r); err != nil {
 		log.Warn().Err(err).Bool("permanent", errors.Is(err, workqueue.ErrPermanent)).Msg("handling failed")

@@ -25,8 +25,11 @@ type responder struct {
 	// shadow is set outside production for messages not addressed to the
 	// bot: nothing is sent, every effect is logged instead.
 	shadow bool
-	route  string // the handler run this responder serves (see ledger)
-	n      int    // effects so far in this handler run
+	// production is false in shadow mode, where even an answer to an
+	// addressed message may only go to its asker.
+	production bool
+	route      string // the handler run this responder serves (see ledger)
+	n          int    // effects so far in this handler run
 }
 
 // forRoute returns the responder for one handler run of the Mux.
@@ -88,7 +91,7 @@ func (r *responder) DM(ctx context.Context, user, text string) error {
 	}
 	// Answering the asker in private is an answer; writing to someone else
 	// is the bot speaking on its own, which shadow mode forbids.
-	shadow := r.shadow || user != r.m.User
+	shadow := r.shadow || (!r.production && user != r.m.User)
 	return r.effect(ctx, shadow, "DM to "+user, text, func(ctx context.Context) error {
 		ch, err := r.slack.OpenDM(ctx, user)
 		if err != nil {
