@@ -362,3 +362,48 @@ func TestHeartbeatStopsTasks(t *testing.T) {
 	e.redis.Restart()
 	waitFor(t, 10*time.Second, "a to lead again", a.r.Leading)
 }
+
+// Redis gone and the lease not renewable: the leader stops its tasks before
+// its lease could lapse, even with a heartbeat limit far away.
+func TestUnrenewableLeaseStopsTasks(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.RedisHeartbeatLimit = time.Hour
+	e.cfg.GerritPollInterval = 10 * time.Millisecond
+	a := e.start(e.runner("a", Options{}))
+	waitFor(t, 5*time.Second, "a to lead", a.r.Leading)
+	e.redis.Stop()
+	lost := time.Now()
+	waitFor(t, 5*time.Second, "a to stop leading", func() bool { return !a.r.Leading() })
+	if took := time.Since(lost); took > e.cfg.BgtasksLeaseTTL {
+		t.Errorf("tasks ran %v after Redis went; want them stopped within the TTL (%v)", took, e.cfg.BgtasksLeaseTTL)
+	}
+	if len(e.logLines("a", "could not renew the lease in time; stopping the tasks")) == 0 {
+		t.Error("the expiry was not logged")
+	}
+}
+
+// A leader whose key now holds someone else's token (it lapsed during a
+// pause and another replica took it) stops at its next renewal, and stands
+// by until the other lets go.
+func TestLeaseTakenStopsTasks(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.GerritPollInterval = 10 * time.Millisecond
+	a := e.start(e.runner("a", Options{}))
+	waitFor(t, 5*time.Second, "a to lead", a.r.Leading)
+	ctx := context.Background()
+	if err := e.rdb.Set(ctx, LeaseKey, "someone-else", 2*time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	taken := time.Now()
+	waitFor(t, 5*time.Second, "a to stop leading", func() bool { return !a.r.Leading() })
+	if took := time.Since(taken); took > e.cfg.BgtasksLeaseTTL/2 {
+		t.Errorf("a noticed after %v; want at its next renewal, within TTL/3 (%v)", took, e.cfg.BgtasksLeaseTTL/3)
+	}
+	if len(e.logLines("a", "lost the lease to another replica; stopping the tasks")) == 0 {
+		t.Error("the loss was not logged")
+	}
+	if err := e.rdb.Del(ctx, LeaseKey).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "a to lead again", a.r.Leading)
+}
