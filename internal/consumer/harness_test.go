@@ -98,7 +98,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	e.cfg = cfg
 
-	log := zerolog.New(e.logs).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	log := zerolog.New(e.logs).Level(cfg.LogLevel).With().Timestamp().Logger()
 	opts := append([]slackapi.Option{
 		slackapi.WithPostInterval(0),
 		slackapi.WithBackoff(5*time.Millisecond, 20*time.Millisecond),
