@@ -55,6 +55,9 @@ func TestWelcomeSweep(t *testing.T) {
 	erin := e.addUser(slackfake.User{Name: "erin"}) // the consumer welcomed her
 	e.addUser(slackfake.User{Name: "robot", IsBot: true})
 	e.addUser(slackfake.User{Name: "gone", Deleted: true})
+	e.addUser(slackfake.User{Name: "guest", IsRestricted: true})
+	e.addUser(slackfake.User{Name: "visitor", IsUltraRestricted: true})
+	e.addUser(slackfake.User{Name: "app", IsAppUser: true})
 	if ok, err := welcomed.New(e.rdb).Claim(ctx, erin); err != nil || !ok {
 		t.Fatalf("Claim(erin) = %v, %v", ok, err)
 	}

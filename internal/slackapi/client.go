@@ -288,6 +288,9 @@ type User struct {
 	IsBot       bool
 	Deleted     bool
 	TZ          string
+	// Guests: multi-channel (restricted) and single-channel (ultra restricted).
+	IsRestricted, IsUltraRestricted bool
+	IsAppUser                       bool
 }
 
 func toUser(u *slack.User) User {
@@ -299,6 +302,10 @@ func toUser(u *slack.User) User {
 		IsBot:       u.IsBot,
 		Deleted:     u.Deleted,
 		TZ:          u.TZ,
+
+		IsRestricted:      u.IsRestricted,
+		IsUltraRestricted: u.IsUltraRestricted,
+		IsAppUser:         u.IsAppUser,
 	}
 }
 

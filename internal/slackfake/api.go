@@ -367,13 +367,16 @@ func (s *Server) channelJSON(c *Channel) map[string]any {
 
 func (s *Server) userJSON(u *User) map[string]any {
 	return map[string]any{
-		"id":        u.ID,
-		"team_id":   s.teamID,
-		"name":      u.Name,
-		"real_name": u.RealName,
-		"deleted":   u.Deleted,
-		"is_bot":    u.IsBot,
-		"profile":   map[string]any{"real_name": u.RealName, "display_name": u.Name},
+		"id":                  u.ID,
+		"team_id":             s.teamID,
+		"name":                u.Name,
+		"real_name":           u.RealName,
+		"deleted":             u.Deleted,
+		"is_bot":              u.IsBot,
+		"is_restricted":       u.IsRestricted,
+		"is_ultra_restricted": u.IsUltraRestricted,
+		"is_app_user":         u.IsAppUser,
+		"profile":             map[string]any{"real_name": u.RealName, "display_name": u.Name},
 	}
 }
 

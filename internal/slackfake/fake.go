@@ -105,6 +105,8 @@ type User struct {
 	RealName string
 	IsBot    bool
 	Deleted  bool
+	// Guests (single- and multi-channel) and app users, as Slack flags them.
+	IsRestricted, IsUltraRestricted, IsAppUser bool
 }
 
 // Channel is a conversation: a channel, a private channel or a DM.
