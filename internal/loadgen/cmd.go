@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -196,7 +197,7 @@ func serverTimeouts(s *http.Server) *http.Server {
 }
 
 // StartBare serves BareHandler on a free loopback port and returns its
-// URL and a function that stops it.
+// URL and a function that stops it (calling it again is harmless).
 func StartBare(ctx context.Context) (string, func() error, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -205,19 +206,19 @@ func StartBare(ctx context.Context) (string, func() error, error) {
 	srv := serverTimeouts(&http.Server{Handler: BareHandler()})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	stop := func() error {
+	stop := sync.OnceValue(func() error {
 		err := srv.Shutdown(context.WithoutCancel(ctx))
 		if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 			return serr
 		}
 		return err
-	}
+	})
 	return "http://" + ln.Addr().String() + "/slack/events", stop, nil
 }
 
 // StartGateway runs the real gateway on a free loopback port against the
 // Redis at redisURL and returns its Events API URL and a function that
-// stops it.
+// stops it (calling it again is harmless).
 func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerolog.Logger) (string, func() error, error) {
 	cfg := config.Config{
 		RedisURL:           redisURL,
@@ -244,11 +245,11 @@ func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerol
 	srv := gateway.New(cfg, log, rdb)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(sctx, ln) }()
-	stop := func() error {
+	stop := sync.OnceValue(func() error {
 		cancel()
 		err := <-errc
 		rdb.Close()
 		return err
-	}
+	})
 	return "http://" + ln.Addr().String() + "/slack/events", stop, nil
 }
