@@ -78,4 +78,3 @@ func benchHTTP(b *testing.B, h http.Handler, nonce string) {
 		b.Fatalf("%d of %d requests failed", n, b.N)
 	}
 }
-

@@ -230,7 +230,7 @@ func TestServeEvents(t *testing.T) {
 		{name: "message without channel_type is dropped", body: withChannelType(t, "EvNOCT", ""), wantCode: 200},
 		{name: "message of unknown channel_type is dropped", body: withChannelType(t, "EvODD", "huddle"), wantCode: 200},
 		{name: "message subtype is kept for the consumer",
-			body: edit(t, payload(t, "message"), func(m map[string]any) { event(m)["subtype"] = "file_share" }),
+			body:     edit(t, payload(t, "message"), func(m map[string]any) { event(m)["subtype"] = "file_share" }),
 			wantCode: 200, want: map[string][]string{slackevent.MessageChannel: {msgID}}},
 		{name: "app_mention", body: payload(t, "app_mention"), wantCode: 200,
 			want: map[string][]string{slackevent.AppMention: {"Ev073ZM8B2CD"}}},
@@ -287,13 +287,20 @@ func TestServeEvents(t *testing.T) {
 				r.Header.Set("X-Slack-Signature", gateway.Signature([]byte(secret), r.Header.Get("X-Slack-Request-Timestamp"), payload(t, "message")))
 			}},
 		{name: "signature of another timestamp", body: payload(t, "message"), wantCode: 401,
-			mod: func(r *http.Request) { r.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(epoch.Unix()+1, 10)) }},
+			mod: func(r *http.Request) {
+				r.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(epoch.Unix()+1, 10))
+			}},
 		{name: "signature without v0= prefix", body: payload(t, "message"), wantCode: 401,
 			mod: func(r *http.Request) { r.Header.Set("X-Slack-Signature", "v1="+r.Header.Get("X-Slack-Signature")[3:]) }},
 		{name: "signature truncated", body: payload(t, "message"), wantCode: 401,
-			mod: func(r *http.Request) { s := r.Header.Get("X-Slack-Signature"); r.Header.Set("X-Slack-Signature", s[:len(s)-2]) }},
+			mod: func(r *http.Request) {
+				s := r.Header.Get("X-Slack-Signature")
+				r.Header.Set("X-Slack-Signature", s[:len(s)-2])
+			}},
 		{name: "signature in upper case", body: payload(t, "message"), wantCode: 401,
-			mod: func(r *http.Request) { r.Header.Set("X-Slack-Signature", "v0="+strings.ToUpper(r.Header.Get("X-Slack-Signature")[3:])) }},
+			mod: func(r *http.Request) {
+				r.Header.Set("X-Slack-Signature", "v0="+strings.ToUpper(r.Header.Get("X-Slack-Signature")[3:]))
+			}},
 		{name: "unsigned url_verification", body: payload(t, "url_verification"), wantCode: 401,
 			mod: func(r *http.Request) { r.Header.Del("X-Slack-Signature") }},
 
