@@ -37,6 +37,7 @@ import (
 	"github.com/gophers/gopherbot/handler"
 	"github.com/gophers/gopherbot/internal/chancache"
 	"github.com/gophers/gopherbot/internal/commands"
+	"github.com/gophers/gopherbot/internal/heartbeat"
 	"github.com/gophers/gopherbot/internal/playground"
 	"github.com/gophers/gopherbot/internal/slackapi"
 	"github.com/gophers/gopherbot/internal/slackevent"
@@ -150,10 +151,62 @@ func (c *Consumer) Run(ctx context.Context) error {
 	q := workqueue.New(c.rdb, opts)
 	defer q.Close()
 	c.log.Info().Bool("shadow", !c.cfg.Production).Msg("consuming events")
-	if err := q.Consume(ctx, slackevent.All, c); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("consumer: %w", err)
+	return c.consumeWhileRedisAnswers(ctx, q)
+}
+
+// consumeWhileRedisAnswers consumes while the Redis heartbeat is ready. When
+// Redis has not answered for cfg.RedisHeartbeatLimit the consumer stops
+// taking work (the handlers in flight finish or stay pending for others)
+// and starts again by itself once Redis answers.
+func (c *Consumer) consumeWhileRedisAnswers(ctx context.Context, q *workqueue.Queue) error {
+	limit := c.cfg.RedisHeartbeatLimit
+	if limit <= 0 {
+		limit = 30 * time.Second
 	}
-	return nil
+	lost := make(chan struct{}, 1)
+	back := make(chan struct{}, 1)
+	hb := heartbeat.New(heartbeat.Redis(c.rdb), heartbeat.Options{
+		Limit:  limit,
+		OnLost: func(err error) { notify(lost); c.log.Error().Err(err).Msg("Redis lost: stopped taking work") },
+		OnBack: func() { notify(back); c.log.Info().Msg("Redis is back: taking work again") },
+	}, c.log)
+	go hb.Run(ctx)
+	for {
+		select { // a "back" from before this round says nothing now
+		case <-back:
+		default:
+		}
+		qctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- q.Consume(qctx, slackevent.All, c) }()
+		var err error
+		select {
+		case err = <-done:
+		case <-lost:
+			stop()
+			err = <-done
+		}
+		stop()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("consumer: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-back:
+		}
+	}
+}
+
+// notify sends on a channel of one without blocking: one pending signal is enough.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // identify learns the bot's user and bot IDs from auth.test.
@@ -196,6 +249,13 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 		// Not from Slack's Events API; the entry ID is stable across
 		// redeliveries all the same.
 		key = d.Kind + ":" + d.EntryID
+	}
+	if m.Kind != handler.KindMessage && !c.cfg.Production {
+		// A welcome is never an answer to someone who asked, so shadow mode
+		// sends none. Not even the welcome handler runs: it would record the
+		// member as welcomed, and production would then never greet them.
+		log.Info().Str("user", m.User).Str("channel", m.Channel).Msg("shadow: would welcome")
+		return nil
 	}
 	if m.Kind == handler.KindMessage && !m.Time.IsZero() {
 		if age := c.now().Sub(m.Time); age > c.maxAge() {

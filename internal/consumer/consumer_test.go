@@ -11,6 +11,7 @@ import (
 
 	"github.com/gophers/gopherbot/internal/slackapi"
 	"github.com/gophers/gopherbot/internal/slackfake"
+	"github.com/gophers/gopherbot/internal/welcomed"
 	"github.com/gophers/gopherbot/workqueue"
 )
 
@@ -136,10 +137,14 @@ func TestShadowMode(t *testing.T) {
 		}
 	}
 	logs := e.logs.String()
-	for _, w := range []string{"shadow: would send reply in", "shadow: would send DM to", "shadow: would send ephemeral to"} {
+	for _, w := range []string{"shadow: would send reply in", "shadow: would welcome"} {
 		if !strings.Contains(logs, w) {
 			t.Errorf("logs lack %q", w)
 		}
+	}
+	// Nobody was recorded as welcomed: production must still greet them.
+	if n, err := e.rdb.HLen(context.Background(), welcomed.Key).Result(); err != nil || n != 0 {
+		t.Errorf("shadow mode recorded %d welcomed members (err %v), want 0", n, err)
 	}
 	if len(e.play.Shares()) == 0 {
 		// The paste handler ran (and shared), its reply was held back.
