@@ -154,6 +154,7 @@ type Responder interface {
 type ReplyOptions struct {
 	Unfurl       bool // let Slack unfurl links (off by default)
 	MentionAsked bool // start the reply by mentioning the users the asker mentioned
+	Thread       bool // answer in a thread under the message, starting one if needed
 }
 
 // ReplyOption changes one reply.
@@ -161,6 +162,11 @@ type ReplyOption func(*ReplyOptions)
 
 // Unfurl lets Slack unfurl the links of the reply.
 func Unfurl() ReplyOption { return func(o *ReplyOptions) { o.Unfurl = true } }
+
+// InThread answers in a thread under the message even when it was not in one,
+// to keep a busy channel readable (a Playground link for a long paste). In a
+// DM it changes nothing.
+func InThread() ReplyOption { return func(o *ReplyOptions) { o.Thread = true } }
 
 // MentionAsked addresses the reply to the people the asker mentioned.
 func MentionAsked() ReplyOption { return func(o *ReplyOptions) { o.MentionAsked = true } }

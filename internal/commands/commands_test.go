@@ -39,6 +39,7 @@ type call struct {
 	Text    string   // the text, or the emoji of a reaction
 	Mention []string // reply with MentionAsked: the users it addresses
 	Unfurl  bool
+	Thread  bool // reply with InThread
 }
 
 // recorder is a Responder that records what the handlers do. With fail set,
@@ -66,7 +67,7 @@ func (r *recorder) Reply(ctx context.Context, text string, opts ...handler.Reply
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c := call{Op: "reply", Text: text, Unfurl: o.Unfurl}
+	c := call{Op: "reply", Text: text, Unfurl: o.Unfurl, Thread: o.Thread}
 	if o.MentionAsked {
 		c.Mention = r.m.MentionedUsers()
 	}

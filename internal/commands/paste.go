@@ -93,7 +93,7 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 	if len(links) > 1 {
 		text = "I put that code on the Go Playground, where it is easier to read and run:\n• " + strings.Join(links, "\n• ")
 	}
-	if err := r.Reply(ctx, text); err != nil {
+	if err := r.Reply(ctx, text, handler.InThread()); err != nil {
 		return err
 	}
 	if m.DM() {

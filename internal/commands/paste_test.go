@@ -31,7 +31,7 @@ func slackEscape(s string) string { return handler.Escape(s) }
 // then the note to the poster.
 func sharedReply(link string) []call {
 	return []call{
-		{Op: "reply", Text: "I put that code on the Go Playground, where it is easier to read and run: " + link},
+		{Op: "reply", Thread: true, Text: "I put that code on the Go Playground, where it is easier to read and run: " + link},
 		{Op: "ephemeral", To: "UASKER", Text: pasteNote},
 	}
 }

@@ -64,12 +64,16 @@ func (r *responder) Reply(ctx context.Context, text string, opts ...handler.Repl
 	if o.MentionAsked {
 		text = mentionAsked(r.m) + text
 	}
+	thread := r.m.ThreadTS
+	if thread == "" && o.Thread && !r.m.DM() {
+		thread = r.m.TS
+	}
 	where := r.m.Channel
-	if r.m.ThreadTS != "" {
-		where += " thread " + r.m.ThreadTS
+	if thread != "" {
+		where += " thread " + thread
 	}
 	return r.effect(ctx, r.shadow, "reply in "+where, text, func(ctx context.Context) error {
-		_, err := r.slack.PostMessage(ctx, r.m.Channel, text, slackapi.PostOptions{ThreadTS: r.m.ThreadTS, Unfurl: o.Unfurl})
+		_, err := r.slack.PostMessage(ctx, r.m.Channel, text, slackapi.PostOptions{ThreadTS: thread, Unfurl: o.Unfurl})
 		return err
 	})
 }

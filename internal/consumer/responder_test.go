@@ -45,6 +45,15 @@ func TestResponder(t *testing.T) {
 		{"reply in the thread", inThread, false,
 			func(ctx context.Context, r handler.Responder) error { return r.Reply(ctx, "hello") },
 			[]string{"chat.postMessage #general (thread 1699999999.000900): hello"}, false},
+		{"reply starting a thread", inChannel, false,
+			func(ctx context.Context, r handler.Responder) error { return r.Reply(ctx, "hello", handler.InThread()) },
+			[]string{"chat.postMessage #general (thread 1700000000.000100): hello"}, false},
+		{"reply continuing a thread", inThread, false,
+			func(ctx context.Context, r handler.Responder) error { return r.Reply(ctx, "hello", handler.InThread()) },
+			[]string{"chat.postMessage #general (thread 1699999999.000900): hello"}, false},
+		{"a DM has no threads", inDM, false,
+			func(ctx context.Context, r handler.Responder) error { return r.Reply(ctx, "hello", handler.InThread()) },
+			[]string{"chat.postMessage @alice: hello"}, false},
 		{"reply mentioning the asked", inChannel, false,
 			func(ctx context.Context, r handler.Responder) error {
 				return r.Reply(ctx, "read this", handler.MentionAsked())
