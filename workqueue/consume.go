@@ -1,0 +1,683 @@
+package workqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+)
+
+// opTimeout bounds one acknowledgement, dead-lettering or claim.
+const opTimeout = 5 * time.Second
+
+// Consume reads the streams of kinds and runs h until ctx is done, then
+// stops reading and lets in-flight handlers finish within drain.
+//
+// On start it creates the group on each stream if needed (from the start of
+// the stream, so nothing published earlier is missed) and first runs the
+// entries still pending under its consumer name from a previous run. Entries
+// whose handlers do not finish within Options.Drain, and entries waiting for
+// a retry, stay pending and are taken over by another consumer, or by this
+// one when it comes back under the same name.
+//
+// Consume returns nil once it has stopped after ctx is done, or an error
+// for invalid options or arguments; Redis failures never end it. Run one
+// Consume at a time per consumer name.
+func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
+	if err := q.opts.Validate(); err != nil {
+		return err
+	}
+	if h == nil {
+		return errors.New("workqueue: consume: nil handler")
+	}
+	if len(kinds) == 0 {
+		return errors.New("workqueue: consume: no kinds to read")
+	}
+	c := &consumer{
+		q:        q,
+		h:        h,
+		kinds:    make(map[string]string, len(kinds)),
+		tokens:   make(chan struct{}, q.opts.Concurrency),
+		inflight: make(map[string]struct{}),
+		log:      q.log.With().Str("consumer", q.opts.Consumer).Str("group", q.opts.Group).Logger(),
+	}
+	for _, k := range kinds {
+		key := q.StreamKey(k)
+		if _, dup := c.kinds[key]; dup || k == "" {
+			return fmt.Errorf("workqueue: consume: kind %q is empty or repeated", k)
+		}
+		c.kinds[key] = k
+		c.keys = append(c.keys, key)
+	}
+	if !q.consuming.CompareAndSwap(false, true) {
+		return errors.New("workqueue: consume: already consuming on this Queue")
+	}
+	defer q.consuming.Store(false)
+
+	// Handlers keep running when ctx is done, until their own deadline or
+	// the end of the drain.
+	hctx, stopHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHandlers()
+
+	c.log.Info().Strs("kinds", kinds).Int("concurrency", q.opts.Concurrency).
+		Dur("handler_timeout", q.opts.HandlerTimeout).Dur("claim_idle", q.opts.ClaimIdle).
+		Msg("consuming")
+	var bg sync.WaitGroup
+	bg.Go(func() { c.reclaimLoop(ctx, hctx) })
+	c.readLoop(ctx, hctx)
+	bg.Wait()
+
+	done := make(chan struct{})
+	go func() { c.work.Wait(); close(done) }()
+	t := time.NewTimer(q.opts.Drain)
+	defer t.Stop()
+	select {
+	case <-done:
+		c.log.Info().Msg("stopped consuming; in-flight work finished")
+	case <-t.C:
+		c.mu.Lock()
+		n := len(c.inflight)
+		c.mu.Unlock()
+		c.log.Warn().Int("unfinished", n).Dur("drain", q.opts.Drain).
+			Str("reason", "drain deadline passed").
+			Msg("stopped consuming; unfinished entries stay pending for other consumers")
+		stopHandlers()
+	}
+	return nil
+}
+
+// consumer is the state of one Consume call.
+type consumer struct {
+	q     *Queue
+	h     Handler
+	log   zerolog.Logger
+	keys  []string          // stream keys, in the order of kinds
+	kinds map[string]string // stream key → kind
+
+	// tokens holds one token per handler run in flight (a semaphore).
+	tokens chan struct{}
+	// work counts handler runs and retry waits.
+	work sync.WaitGroup
+
+	mu       sync.Mutex
+	inflight map[string]struct{} // stream key + "/" + entry ID, running or waiting for a retry here
+}
+
+// acquire takes at least need tokens, waiting for them, and then up to most
+// without waiting. It returns 0 when ctx is done first.
+func (c *consumer) acquire(ctx context.Context, need, most int) int {
+	n := 0
+	for n < need {
+		select {
+		case c.tokens <- struct{}{}:
+			n++
+		case <-ctx.Done():
+			c.release(n)
+			return 0
+		}
+	}
+	for n < most {
+		select {
+		case c.tokens <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+func (c *consumer) release(n int) {
+	for range n {
+		<-c.tokens
+	}
+}
+
+// own marks an entry as handled here; false if it already is.
+func (c *consumer) own(key, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := key + "/" + id
+	if _, ok := c.inflight[k]; ok {
+		return false
+	}
+	c.inflight[k] = struct{}{}
+	return true
+}
+
+func (c *consumer) disown(key, id string) {
+	c.mu.Lock()
+	delete(c.inflight, key+"/"+id)
+	c.mu.Unlock()
+}
+
+func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }
+
+// ensureGroups creates the group on every stream, and the streams, unless
+// they exist. The group starts at 0 so that entries published before any
+// consumer came up, or before Redis lost and regained its data, are read.
+func (c *consumer) ensureGroups(ctx context.Context) error {
+	cmds, _ := c.q.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, key := range c.keys {
+			p.XGroupCreateMkStream(ctx, key, c.q.opts.Group, "0")
+		}
+		return nil
+	})
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return fmt.Errorf("workqueue: create group: %w", err)
+		}
+	}
+	return nil
+}
+
+// retryWait is the back-off of the read loop while Redis fails.
+type retryWait struct{ n int }
+
+func (w *retryWait) next() time.Duration {
+	d := min(100*time.Millisecond<<min(w.n, 10), 5*time.Second)
+	w.n++
+	return d
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// readLoop reads entries until ctx is done: first the entries pending under
+// this consumer's name, then new ones.
+func (c *consumer) readLoop(ctx, hctx context.Context) {
+	opts := c.q.opts
+	var wait retryWait
+	groups := false
+	pending := true
+	cursors := make([]string, len(c.keys))
+	for i := range cursors {
+		cursors[i] = "0"
+	}
+	newIDs := make([]string, len(c.keys))
+	for i := range newIDs {
+		newIDs[i] = ">"
+	}
+	failed := func(what string, err error) {
+		d := wait.next()
+		c.log.Warn().Err(err).Dur("retry_in", d).Str("reason", what).Msg("cannot read the queue")
+		sleep(ctx, d)
+	}
+	for ctx.Err() == nil {
+		if !groups {
+			if err := c.ensureGroups(ctx); err != nil {
+				failed("creating consumer groups failed", err)
+				continue
+			}
+			groups = true
+		}
+		need := min(len(c.keys), opts.Concurrency)
+		n := c.acquire(ctx, need, max(need, opts.ReadBatch))
+		if n == 0 {
+			return
+		}
+		args := &redis.XReadGroupArgs{
+			Group:    opts.Group,
+			Consumer: opts.Consumer,
+			Streams:  append(append(make([]string, 0, 2*len(c.keys)), c.keys...), newIDs...),
+			Count:    int64(max(1, n/len(c.keys))),
+			Block:    opts.Block,
+		}
+		if pending {
+			copy(args.Streams[len(c.keys):], cursors)
+			args.Block = -1
+		}
+		streams, err := c.q.rdb.XReadGroup(ctx, args).Result()
+		at := time.Now() // about when Redis delivered the entries
+		if ctx.Err() != nil {
+			// Whatever was just read stays pending under this name.
+			c.release(n)
+			return
+		}
+		if errors.Is(err, redis.Nil) {
+			c.release(n)
+			pending = false
+			continue
+		}
+		if err != nil {
+			c.release(n)
+			if isNoGroup(err) {
+				c.log.Warn().Err(err).Str("reason", "consumer group missing; Redis lost its data?").
+					Msg("re-creating consumer groups")
+				groups = false
+				pending = false
+				continue
+			}
+			failed("reading streams failed", err)
+			continue
+		}
+		if wait.n > 0 {
+			c.log.Info().Int("failures", wait.n).Msg("reading the queue again")
+			wait = retryWait{}
+		}
+		var attempts map[string]int
+		if pending {
+			total := 0
+			for _, s := range streams {
+				total += len(s.Messages)
+			}
+			if total == 0 {
+				c.release(n)
+				pending = false
+				c.log.Debug().Msg("own pending entries done; reading new ones")
+				continue
+			}
+			attempts = c.pendingAttempts(ctx, streams)
+			for _, s := range streams {
+				if len(s.Messages) > 0 {
+					for i, key := range c.keys {
+						if key == s.Stream {
+							cursors[i] = s.Messages[len(s.Messages)-1].ID
+						}
+					}
+				}
+			}
+		}
+		for _, s := range streams {
+			for _, m := range s.Messages {
+				if n == 0 {
+					// More entries than free slots (more streams than
+					// Concurrency): wait for a slot.
+					if n = c.acquire(ctx, 1, 1); n == 0 {
+						return
+					}
+				}
+				n--
+				attempt := 1
+				if pending {
+					attempt = attempts[s.Stream+"/"+m.ID]
+					if attempt == 0 {
+						attempt = 2 // delivered before, and now again
+					}
+				}
+				c.dispatch(ctx, hctx, s.Stream, m, attempt, at)
+			}
+		}
+		c.release(n)
+	}
+}
+
+// pendingAttempts reads the delivery counts of entries re-read from this
+// consumer's pending list (XREADGROUP does not return them).
+func (c *consumer) pendingAttempts(ctx context.Context, streams []redis.XStream) map[string]int {
+	cmds, _ := c.q.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, s := range streams {
+			if len(s.Messages) == 0 {
+				continue
+			}
+			p.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream:   s.Stream,
+				Group:    c.q.opts.Group,
+				Start:    s.Messages[0].ID,
+				End:      s.Messages[len(s.Messages)-1].ID,
+				Count:    int64(len(s.Messages)),
+				Consumer: c.q.opts.Consumer,
+			})
+		}
+		return nil
+	})
+	out := make(map[string]int)
+	for _, cmd := range cmds {
+		pc, ok := cmd.(*redis.XPendingExtCmd)
+		if !ok || pc.Err() != nil {
+			continue
+		}
+		key := pc.Args()[1].(string)
+		for _, p := range pc.Val() {
+			out[key+"/"+p.ID] = int(p.RetryCount)
+		}
+	}
+	return out
+}
+
+// dispatch runs the entry m of stream key in a new goroutine, holding one
+// token, which it gives back when done.
+func (c *consumer) dispatch(ctx, hctx context.Context, key string, m redis.XMessage, attempt int, delivered time.Time) {
+	if m.Values == nil {
+		// Deleted (trimmed) while pending: Redis returns its ID only.
+		c.release(1)
+		c.vanished(ctx, key, m.ID)
+		return
+	}
+	if !c.own(key, m.ID) {
+		c.release(1) // already running or waiting for a retry here
+		return
+	}
+	c.work.Go(func() { c.run(ctx, hctx, key, m, attempt, delivered) })
+}
+
+// vanished acknowledges an entry that was deleted while pending, so that it
+// is not met again.
+func (c *consumer) vanished(ctx context.Context, key, id string) {
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+	defer cancel()
+	log := c.log.With().Str("kind", c.kinds[key]).Str("entry_id", id).Logger()
+	if err := c.q.rdb.XAck(octx, key, c.q.opts.Group, id).Err(); err != nil {
+		log.Error().Err(err).Msg("cannot acknowledge an entry deleted while pending")
+		return
+	}
+	c.q.vanished.Add(1)
+	log.Warn().Str("reason", "entry trimmed or deleted while pending").Msg("acknowledged a vanished entry")
+}
+
+// run handles one delivery holding one token, and applies the failure
+// policy to the outcome.
+func (c *consumer) run(ctx, hctx context.Context, key string, m redis.XMessage, attempt int, delivered time.Time) {
+	opts := c.q.opts
+	kind := c.kinds[key]
+	e, bad := decode(kind, m)
+	log := c.log.With().Str("kind", kind).Str("entry_id", m.ID).Str("event_id", e.ID).
+		Int("attempt", attempt).Logger()
+	token := true
+	defer func() {
+		if token {
+			c.release(1)
+		}
+	}()
+	switch {
+	case bad != "":
+		c.deadLetter(ctx, log, key, m.ID, e, attempt, bad)
+		c.disown(key, m.ID)
+		return
+	case attempt > opts.MaxDeliveries:
+		c.deadLetter(ctx, log, key, m.ID, e, attempt,
+			fmt.Sprintf("delivered %d times, more than the %d allowed (did its handler crash the consumer?)", attempt, opts.MaxDeliveries))
+		c.disown(key, m.ID)
+		return
+	}
+
+	// The deadline counts from the delivery, when Redis started the idle
+	// clock that lets others reclaim the entry. An entry that waited for a
+	// slot is touched to restart that clock.
+	deadline := delivered.Add(opts.HandlerTimeout)
+	if time.Until(deadline) < opts.HandlerTimeout/2 {
+		c.touch(ctx, log, key, m.ID)
+		deadline = time.Now().Add(opts.HandlerTimeout)
+	}
+	d := &Delivery{Event: e, EntryID: m.ID, Attempt: attempt, Enqueued: entryTime(m.ID)}
+	rctx, cancel := context.WithDeadline(hctx, deadline)
+	start := time.Now()
+	err := c.call(rctx, log, d)
+	cancel()
+	log = log.With().Dur("took", time.Since(start)).Logger()
+
+	switch {
+	case err == nil:
+		c.ack(ctx, log, key, m.ID)
+	case errors.Is(err, ErrPermanent):
+		c.deadLetter(ctx, log, key, m.ID, e, attempt, "permanent error: "+err.Error())
+	case attempt >= opts.MaxDeliveries:
+		c.deadLetter(ctx, log, key, m.ID, e, attempt,
+			fmt.Sprintf("failed %d attempts; last error: %v", attempt, err))
+	case ctx.Err() != nil:
+		log.Warn().Err(err).Str("reason", "shutting down").
+			Msg("handler failed; entry left pending for another consumer")
+	default:
+		token = false
+		c.release(1)
+		c.retryLater(ctx, hctx, log, key, m.ID, attempt, err)
+		return // the retry owns the entry now
+	}
+	c.disown(key, m.ID)
+}
+
+func decode(kind string, m redis.XMessage) (e Event, bad string) {
+	id, okID := m.Values["id"].(string)
+	body, okBody := m.Values["body"].(string)
+	e = Event{ID: id, Kind: kind, Body: []byte(body)}
+	if !okID || !okBody {
+		return e, fmt.Sprintf("undecodable entry: want fields id and body, have %d fields", len(m.Values))
+	}
+	return e, ""
+}
+
+// call runs the handler, turning a panic into a transient error.
+func (c *consumer) call(ctx context.Context, log zerolog.Logger, d *Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error().Str("panic", fmt.Sprint(r)).Str("stack", string(debug.Stack())).Msg("handler panicked")
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return c.h.Handle(ctx, d)
+}
+
+func opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+}
+
+// ack acknowledges and deletes a handled entry, retrying briefly: an entry
+// left pending is run again elsewhere after ClaimIdle.
+func (c *consumer) ack(ctx context.Context, log zerolog.Logger, key, id string) {
+	var err error
+	for i := range 3 {
+		if i > 0 {
+			sleep(context.WithoutCancel(ctx), 100*time.Millisecond<<i)
+		}
+		octx, cancel := opContext(ctx)
+		var n int64
+		n, err = ackScript.Run(octx, c.q.rdb, []string{key}, c.q.opts.Group, id).Int64()
+		cancel()
+		if err == nil {
+			c.q.acked.Add(1)
+			if n == 0 {
+				log.Info().Str("reason", "no longer pending").Msg("handled an entry another consumer had already finished")
+			} else {
+				log.Debug().Msg("handled")
+			}
+			return
+		}
+		if isNoGroup(err) {
+			break
+		}
+	}
+	log.Error().Err(err).Str("reason", "acknowledging failed").
+		Msg("handled, but not acknowledged: the entry will run again")
+}
+
+// deadLetter moves an entry to the dead-letter stream, atomically with its
+// acknowledgement.
+func (c *consumer) deadLetter(ctx context.Context, log zerolog.Logger, key, id string, e Event, attempt int, reason string) {
+	q := c.q
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	moved, err := deadLetterScript.Run(octx, q.rdb, []string{key, q.DeadLetterKey()},
+		q.opts.Group, id, q.opts.MaxLen,
+		"kind", e.Kind, "entry", id, "id", e.ID, "body", e.Body,
+		"reason", reason, "attempts", attempt, "consumer", q.opts.Consumer).Int64()
+	switch {
+	case err != nil:
+		log.Error().Err(err).Str("reason", reason).
+			Msg("cannot dead-letter the entry; it stays pending and will be retried")
+	case moved == 0:
+		log.Info().Str("reason", reason).Msg("not dead-lettered: no longer pending")
+	default:
+		q.deadLettered.Add(1)
+		log.Error().Str("reason", reason).Msg("entry moved to the dead-letter stream")
+	}
+}
+
+// touch restarts the idle clock of an entry pending here without counting
+// a delivery, so that no other consumer reclaims it.
+func (c *consumer) touch(ctx context.Context, log zerolog.Logger, key, id string) {
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	err := c.q.rdb.XClaimJustID(octx, &redis.XClaimArgs{
+		Stream: key, Group: c.q.opts.Group, Consumer: c.q.opts.Consumer, Messages: []string{id},
+	}).Err()
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot touch a pending entry; another consumer may take it over")
+	}
+}
+
+// retryLater keeps the failed entry pending here and runs it again after a
+// back-off, claiming it back with XCLAIM so that its delivery count grows.
+func (c *consumer) retryLater(ctx, hctx context.Context, log zerolog.Logger, key, id string, attempt int, cause error) {
+	opts := c.q.opts
+	delay := min(opts.Backoff(attempt), opts.ClaimIdle/2)
+	c.q.retried.Add(1)
+	log.Warn().Err(cause).Dur("retry_in", delay).Str("reason", "transient error").Msg("handler failed; will retry")
+	c.touch(ctx, log, key, id)
+	c.work.Go(func() {
+		sleep(ctx, delay)
+		if ctx.Err() != nil || c.acquire(ctx, 1, 1) == 0 {
+			c.disown(key, id) // stays pending for another consumer
+			return
+		}
+		octx, cancel := opContext(ctx)
+		// The minimum idle time makes the claim fail if another consumer
+		// took the entry over meanwhile.
+		msgs, err := c.q.rdb.XClaim(octx, &redis.XClaimArgs{
+			Stream: key, Group: opts.Group, Consumer: opts.Consumer,
+			MinIdle: delay / 2, Messages: []string{id},
+		}).Result()
+		cancel()
+		at := time.Now()
+		if err != nil || len(msgs) == 0 {
+			c.release(1)
+			c.disown(key, id)
+			if err != nil {
+				log.Warn().Err(err).Msg("cannot claim the entry back for its retry; it stays pending")
+			} else {
+				log.Info().Str("reason", "acknowledged, taken over or deleted meanwhile").Msg("retry dropped")
+			}
+			return
+		}
+		c.run(ctx, hctx, key, msgs[0], attempt+1, at)
+	})
+}
+
+// reclaimLoop takes over the entries of dead consumers, now and every
+// ClaimInterval.
+func (c *consumer) reclaimLoop(ctx, hctx context.Context) {
+	t := time.NewTicker(c.q.opts.ClaimInterval)
+	defer t.Stop()
+	for {
+		c.reclaim(ctx, hctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (c *consumer) reclaim(ctx, hctx context.Context) {
+	opts := c.q.opts
+	idle := opts.ClaimIdle.Milliseconds()
+	for _, key := range c.keys {
+		log := c.log.With().Str("kind", c.kinds[key]).Logger()
+		cursor := "0-0"
+		for ctx.Err() == nil {
+			// Wait for a slot: the read loop holds the free ones while it
+			// blocks, and gives them back after each read.
+			n := c.acquire(ctx, 1, opts.ReadBatch)
+			if n == 0 {
+				return
+			}
+			res, err := claimScript.Run(ctx, c.q.rdb, []string{key},
+				opts.Group, opts.Consumer, idle, cursor, n).Slice()
+			at := time.Now()
+			if err != nil {
+				c.release(n)
+				if ctx.Err() == nil && !isNoGroup(err) { // NOGROUP: the read loop re-creates it
+					log.Warn().Err(err).Msg("cannot reclaim idle entries")
+				}
+				return
+			}
+			next, gone, entries, err := parseClaim(res)
+			if err != nil {
+				c.release(n)
+				log.Error().Err(err).Msg("cannot reclaim idle entries")
+				return
+			}
+			if gone > 0 {
+				c.q.vanished.Add(gone)
+				log.Warn().Int64("count", gone).Str("reason", "entries trimmed or deleted while pending").
+					Msg("dropped vanished entries from the pending list")
+			}
+			for _, e := range entries {
+				if n == 0 {
+					if n = c.acquire(ctx, 1, 1); n == 0 {
+						return
+					}
+				}
+				n--
+				log.Warn().Str("entry_id", e.msg.ID).Int("attempt", e.attempt).
+					Str("reason", "idle too long; its consumer died or stalled").Msg("reclaimed an entry")
+				c.dispatch(ctx, hctx, key, e.msg, e.attempt, at)
+			}
+			c.release(n)
+			if next == "0-0" || next == "" {
+				break
+			}
+			cursor = next
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		swept, err := sweepScript.Run(ctx, c.q.rdb, []string{key}, opts.Group, idle, opts.ReadBatch).Int64()
+		if err != nil {
+			if !isNoGroup(err) && ctx.Err() == nil {
+				log.Warn().Err(err).Msg("cannot sweep vanished pending entries")
+			}
+			continue
+		}
+		if swept > 0 {
+			c.q.vanished.Add(swept)
+			log.Warn().Int64("count", swept).Str("reason", "entries trimmed or deleted while pending").
+				Msg("acknowledged vanished entries")
+		}
+	}
+}
+
+type claimed struct {
+	msg     redis.XMessage
+	attempt int
+}
+
+// parseClaim reads claimScript's reply.
+func parseClaim(res []any) (next string, gone int64, out []claimed, err error) {
+	if len(res) != 3 {
+		return "", 0, nil, fmt.Errorf("workqueue: claim: unexpected reply %v", res)
+	}
+	next, _ = res[0].(string)
+	gone, _ = res[1].(int64)
+	list, _ := res[2].([]any)
+	for _, x := range list {
+		e, ok := x.([]any)
+		if !ok || len(e) != 3 {
+			return "", 0, nil, fmt.Errorf("workqueue: claim: unexpected entry %v", x)
+		}
+		id, _ := e[0].(string)
+		n, _ := e[1].(int64)
+		m := redis.XMessage{ID: id}
+		if fields, ok := e[2].([]any); ok {
+			m.Values = make(map[string]any, len(fields)/2)
+			for i := 0; i+1 < len(fields); i += 2 {
+				if k, ok := fields[i].(string); ok {
+					m.Values[k] = fields[i+1]
+				}
+			}
+		}
+		out = append(out, claimed{msg: m, attempt: int(n)})
+	}
+	return next, gone, out, nil
+}

@@ -1,0 +1,182 @@
+package workqueue
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+)
+
+// logBuf collects a test's logs; they are printed when the test fails and
+// can be searched for expected warnings.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func testLogger(t testing.TB) (zerolog.Logger, *logBuf) {
+	lb := &logBuf{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", lb.String())
+		}
+	})
+	return zerolog.New(lb).With().Timestamp().Logger(), lb
+}
+
+// fastOptions are options with every interval short enough for tests.
+func fastOptions(consumer string) Options {
+	return Options{
+		Prefix:         "test:",
+		Consumer:       consumer,
+		HandlerTimeout: 2 * time.Second,
+		ClaimIdle:      3 * time.Second,
+		ClaimInterval:  100 * time.Millisecond,
+		Block:          50 * time.Millisecond,
+		Drain:          5 * time.Second,
+		Backoff:        func(int) time.Duration { return 10 * time.Millisecond },
+		Concurrency:    8,
+	}
+}
+
+func newQueue(t testing.TB, rdb redis.UniversalClient, opts Options) (*Queue, *logBuf) {
+	t.Helper()
+	log, lb := testLogger(t)
+	opts.Log = log
+	q := New(rdb, opts)
+	t.Cleanup(func() { q.Close() })
+	return q, lb
+}
+
+// consume runs q.Consume in the background until the returned stop is
+// called (or the test ends); stop waits for Consume to return.
+func consume(t testing.TB, q *Queue, kinds []string, h Handler) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Consume(ctx, kinds, h) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Consume: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("Consume did not return 30s after its context was cancelled")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitUntil polls cond until it holds, failing the test after a deadline.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitIdle waits until every stream of kinds is caught up.
+func waitIdle(t testing.TB, q *Queue, kinds []string) Stats {
+	t.Helper()
+	var s Stats
+	waitUntil(t, "the queue is idle", func() bool {
+		var err error
+		s, err = q.Stats(context.Background(), kinds)
+		if err != nil {
+			t.Fatalf("Stats: %v", err)
+		}
+		return s.Idle()
+	})
+	return s
+}
+
+func mustPublish(t testing.TB, q *Queue, e Event) {
+	t.Helper()
+	added, err := q.Publish(context.Background(), e)
+	if err != nil || !added {
+		t.Fatalf("Publish(%+v) = %v, %v; want true, nil", e.ID, added, err)
+	}
+}
+
+// recorder is a Handler that records what it handled.
+type recorder struct {
+	mu      sync.Mutex
+	handled []*Delivery
+	count   map[string]int // by event ID
+	fn      func(ctx context.Context, d *Delivery) error
+}
+
+func newRecorder(fn func(ctx context.Context, d *Delivery) error) *recorder {
+	return &recorder{count: map[string]int{}, fn: fn}
+}
+
+func (r *recorder) Handle(ctx context.Context, d *Delivery) error {
+	r.mu.Lock()
+	r.handled = append(r.handled, d)
+	r.count[d.ID]++
+	r.mu.Unlock()
+	if r.fn != nil {
+		return r.fn(ctx, d)
+	}
+	return nil
+}
+
+func (r *recorder) n() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.handled)
+}
+
+func (r *recorder) deliveries() []*Delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Delivery(nil), r.handled...)
+}
+
+func (r *recorder) counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]int, len(r.count))
+	for k, v := range r.count {
+		out[k] = v
+	}
+	return out
+}
+
+// receive waits for a value from ch, failing the test after a deadline.
+func receive[T any](t testing.TB, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(20 * time.Second):
+		t.Fatalf("timed out waiting for a %T", *new(T))
+		panic("unreachable")
+	}
+}

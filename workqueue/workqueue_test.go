@@ -1,0 +1,668 @@
+package workqueue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gophers/gopherbot/internal/redistest"
+	"github.com/gophers/gopherbot/internal/slackevent"
+)
+
+func TestPermanent(t *testing.T) {
+	cause := errors.New("channel_not_found")
+	err := fmt.Errorf("post: %w", Permanent(cause))
+	if !errors.Is(err, ErrPermanent) || !errors.Is(err, cause) {
+		t.Errorf("errors.Is(%v, ErrPermanent / cause) = false; want true", err)
+	}
+	if got, want := err.Error(), "post: channel_not_found"; got != want {
+		t.Errorf("message %q; want %q", got, want)
+	}
+	if !errors.Is(Permanent(nil), ErrPermanent) {
+		t.Errorf("Permanent(nil) is not ErrPermanent")
+	}
+	if errors.Is(cause, ErrPermanent) {
+		t.Errorf("a plain error counts as permanent")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		handler, claim         time.Duration
+		ok                     bool
+		wantHandler, wantClaim time.Duration
+	}{
+		{"defaults", 0, 0, true, 20 * time.Second, 45 * time.Second},
+		{"handler only", time.Minute, 0, true, time.Minute, 2 * time.Minute},
+		{"claim only", 0, 10 * time.Second, true, 5 * time.Second, 10 * time.Second},
+		{"handler longer", time.Minute, 30 * time.Second, false, 0, 0},
+		{"equal", 30 * time.Second, 30 * time.Second, false, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{HandlerTimeout: tc.handler, ClaimIdle: tc.claim}
+			err := o.Validate()
+			if tc.ok != (err == nil) {
+				t.Fatalf("Validate() = %v; want ok=%v", err, tc.ok)
+			}
+			if !tc.ok {
+				if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "HandlerTimeout") {
+					t.Errorf("Validate() = %v; want ErrOptions naming HandlerTimeout", err)
+				}
+				// Consume refuses to start with it.
+				q := New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), o)
+				if err := q.Consume(context.Background(), slackevent.All, newRecorder(nil)); !errors.Is(err, ErrOptions) {
+					t.Errorf("Consume = %v; want ErrOptions", err)
+				}
+				return
+			}
+			got := o.withDefaults()
+			if got.HandlerTimeout != tc.wantHandler || got.ClaimIdle != tc.wantClaim {
+				t.Errorf("defaults: handler %v, claim %v; want %v, %v", got.HandlerTimeout, got.ClaimIdle, tc.wantHandler, tc.wantClaim)
+			}
+		})
+	}
+}
+
+// Thousands of events published in parallel, read by two consumers, are all
+// handled exactly once, with their kind and body intact.
+func TestParallelExactlyOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	kinds := slackevent.All
+	pub, _ := newQueue(t, srv.Client(), fastOptions("gateway"))
+	rec := newRecorder(nil)
+	for _, name := range []string{"a", "b"} {
+		q, _ := newQueue(t, srv.Client(), fastOptions(name))
+		consume(t, q, kinds, rec)
+	}
+
+	const n, workers = 3000, 16
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				e := Event{ID: fmt.Sprintf("Ev%d", i), Kind: kinds[i%len(kinds)], Body: []byte(fmt.Sprintf(`{"n":%d}`, i))}
+				if added, err := pub.Publish(context.Background(), e); err != nil || !added {
+					t.Errorf("Publish(%s) = %v, %v", e.ID, added, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	waitUntil(t, "every event is handled", func() bool { return rec.n() >= n })
+	s := waitIdle(t, pub, kinds)
+
+	got := rec.deliveries()
+	if len(got) != n {
+		t.Errorf("%d deliveries; want %d", len(got), n)
+	}
+	seen := map[string]bool{}
+	for _, d := range got {
+		var i int
+		if _, err := fmt.Sscanf(d.ID, "Ev%d", &i); err != nil {
+			t.Fatalf("unexpected event ID %q", d.ID)
+		}
+		if seen[d.ID] {
+			t.Errorf("%s handled twice", d.ID)
+		}
+		seen[d.ID] = true
+		if want := fmt.Sprintf(`{"n":%d}`, i); string(d.Body) != want || d.Kind != kinds[i%len(kinds)] || d.Attempt != 1 {
+			t.Errorf("%s: kind %s, body %s, attempt %d; want %s, %s, 1", d.ID, d.Kind, d.Body, d.Attempt, kinds[i%len(kinds)], want)
+		}
+		if d.Enqueued.IsZero() || time.Since(d.Enqueued) > time.Minute {
+			t.Errorf("%s: Enqueued %v", d.ID, d.Enqueued)
+		}
+	}
+	for _, k := range kinds {
+		if st := s.Streams[k]; st != (StreamStats{}) {
+			t.Errorf("stream %s after handling everything: %+v; want all zero (handled entries are deleted)", k, st)
+		}
+	}
+}
+
+func TestPublishDedup(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	q, _ := newQueue(t, rdb, fastOptions("gateway"))
+	ctx := context.Background()
+	e := Event{ID: "Ev1", Kind: slackevent.AppMention, Body: []byte(`{}`)}
+
+	var added atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			ok, err := q.Publish(ctx, e)
+			if err != nil {
+				t.Errorf("Publish: %v", err)
+			}
+			if ok {
+				added.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if added.Load() != 1 {
+		t.Errorf("50 concurrent publishes of one event ID added %d entries; want 1", added.Load())
+	}
+	// The same ID under another kind is still the same Slack event.
+	if ok, err := q.Publish(ctx, Event{ID: "Ev1", Kind: slackevent.MessageChannel}); ok || err != nil {
+		t.Errorf("Publish of a known ID under another kind = %v, %v; want false, nil", ok, err)
+	}
+	// No ID: no dedup.
+	for range 2 {
+		mustPublish(t, q, Event{Kind: slackevent.AppMention, Body: []byte(`{}`)})
+	}
+	if n := rdb.XLen(ctx, q.StreamKey(slackevent.AppMention)).Val(); n != 3 {
+		t.Errorf("stream length %d; want 3", n)
+	}
+	ttl := rdb.PTTL(ctx, "test:dedup:Ev1").Val()
+	if ttl <= 14*time.Minute || ttl > 15*time.Minute {
+		t.Errorf("dedup record TTL %v; want about the 15m default", ttl)
+	}
+}
+
+func TestTransientErrorRetried(t *testing.T) {
+	srv := redistest.Start(t)
+	q, _ := newQueue(t, srv.Client(), fastOptions("c"))
+	done := make(chan struct{})
+	rec := newRecorder(func(ctx context.Context, d *Delivery) error {
+		if d.Attempt < 3 {
+			return errors.New("slack answered 500")
+		}
+		close(done)
+		return nil
+	})
+	kinds := []string{slackevent.TeamJoin}
+	consume(t, q, kinds, rec)
+	mustPublish(t, q, Event{ID: "Ev1", Kind: slackevent.TeamJoin, Body: []byte(`{"x":1}`)})
+	receive(t, done)
+	s := waitIdle(t, q, kinds)
+	var attempts []int
+	for _, d := range rec.deliveries() {
+		attempts = append(attempts, d.Attempt)
+	}
+	if diff := cmp.Diff([]int{1, 2, 3}, attempts); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+	if s.Retried != 2 || s.Acked != 1 || s.DeadLetters != 0 || s.Streams[slackevent.TeamJoin].Length != 0 {
+		t.Errorf("stats %+v; want 2 retries, 1 ack, no dead letter, empty stream", s)
+	}
+}
+
+func TestPoisonDeadLettered(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	kind := slackevent.MessageChannel
+	opts := fastOptions("c")
+	opts.MaxDeliveries = 3
+	q, _ := newQueue(t, rdb, opts)
+	key := q.StreamKey(kind)
+
+	// An entry whose handler kills its consumer every time: it sits under
+	// a dead consumer, already delivered MaxDeliveries times.
+	if err := rdb.XGroupCreateMkStream(ctx, key, "gopherbot", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustPublish(t, q, Event{ID: "EvCrash", Kind: kind, Body: []byte(`crash`)})
+	read, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "gopherbot", Consumer: "ghost", Streams: []string{key, ">"}, Block: -1}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashID := read[0].Messages[0].ID
+	if err := rdb.Do(ctx, "XCLAIM", key, "gopherbot", "ghost", 0, crashID, "RETRYCOUNT", 3, "IDLE", 3600000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// An entry that is not an event.
+	badID := rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []string{"foo", "bar"}}).Val()
+
+	rec := newRecorder(func(ctx context.Context, d *Delivery) error {
+		switch d.ID {
+		case "EvFlaky":
+			return errors.New("boom")
+		case "EvBad":
+			return fmt.Errorf("render: %w", Permanent(errors.New("no such template")))
+		}
+		return nil
+	})
+	consume(t, q, []string{kind}, rec)
+	mustPublish(t, q, Event{ID: "EvFlaky", Kind: kind, Body: []byte(`flaky`)})
+	mustPublish(t, q, Event{ID: "EvBad", Kind: kind, Body: []byte(`bad`)})
+	s := waitIdle(t, q, []string{kind})
+	waitUntil(t, "four dead letters", func() bool { return rdb.XLen(ctx, q.DeadLetterKey()).Val() == 4 })
+
+	dl, err := q.DeadLetters(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type letter struct {
+		Kind, EventID, Body string
+		Attempts            int
+		Consumer            string
+	}
+	got := map[string]letter{}
+	reasons := map[string]string{}
+	for _, d := range dl {
+		if d.EntryID == "" || d.Time.IsZero() {
+			t.Errorf("dead letter %+v lacks its entry ID or time", d)
+		}
+		name := d.EventID
+		if d.EntryID == badID {
+			name = "bad entry"
+		}
+		got[name] = letter{d.Kind, d.EventID, string(d.Body), d.Attempts, d.Consumer}
+		reasons[name] = d.Reason
+	}
+	want := map[string]letter{
+		"EvFlaky":   {kind, "EvFlaky", "flaky", 3, "c"},
+		"EvBad":     {kind, "EvBad", "bad", 1, "c"},
+		"bad entry": {kind, "", "", 1, "c"},
+		"EvCrash":   {kind, "EvCrash", "crash", 4, "c"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("dead letters (-want +got):\n%s", diff)
+	}
+	for name, words := range map[string][]string{
+		"EvFlaky":   {"failed 3 attempts", "boom"},
+		"EvBad":     {"permanent", "no such template"},
+		"bad entry": {"undecodable"},
+		"EvCrash":   {"delivered 4 times"},
+	} {
+		for _, w := range words {
+			if !strings.Contains(reasons[name], w) {
+				t.Errorf("reason of %s is %q; want it to say %q", name, reasons[name], w)
+			}
+		}
+	}
+	if diff := cmp.Diff(map[string]int{"EvFlaky": 3, "EvBad": 1}, rec.counts()); diff != "" {
+		t.Errorf("handler runs by event ID (-want +got):\n%s", diff)
+	}
+	if s.DeadLetters != 4 || s.DeadLettered != 4 || s.Streams[kind].Length != 0 {
+		t.Errorf("stats %+v; want 4 dead letters and an empty stream", s)
+	}
+}
+
+// A consumer restarted under the same name runs its own pending entries
+// first, then new ones, losing nothing.
+func TestRestartSameName(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	kinds := []string{slackevent.MessagePrivate}
+	opts := fastOptions("worker")
+	opts.HandlerTimeout, opts.ClaimIdle = 10*time.Second, time.Minute // no reclaiming here
+	opts.Drain = 100 * time.Millisecond
+
+	q1, _ := newQueue(t, rdb, opts)
+	var started sync.WaitGroup
+	started.Add(3)
+	stuck := newRecorder(func(ctx context.Context, d *Delivery) error {
+		started.Done()
+		<-ctx.Done() // ends at the drain deadline
+		return ctx.Err()
+	})
+	stop := consume(t, q1, kinds, stuck)
+	for i := 1; i <= 3; i++ {
+		mustPublish(t, q1, Event{ID: fmt.Sprintf("Ev%d", i), Kind: kinds[0], Body: []byte("x")})
+	}
+	started.Wait()
+	stop()
+	for i := 4; i <= 5; i++ {
+		mustPublish(t, q1, Event{ID: fmt.Sprintf("Ev%d", i), Kind: kinds[0], Body: []byte("x")})
+	}
+	p := rdb.XPending(ctx, q1.StreamKey(kinds[0]), "gopherbot").Val()
+	if p.Count != 3 || p.Consumers["worker"] != 3 {
+		t.Fatalf("after the drain deadline: pending %+v; want 3 entries under worker", p)
+	}
+
+	opts.Concurrency = 1 // one at a time shows the order
+	q2, _ := newQueue(t, rdb, opts)
+	rec := newRecorder(nil)
+	consume(t, q2, kinds, rec)
+	waitIdle(t, q2, kinds)
+	var got []string
+	for _, d := range rec.deliveries() {
+		got = append(got, fmt.Sprintf("%s#%d", d.ID, d.Attempt))
+	}
+	if diff := cmp.Diff([]string{"Ev1#2", "Ev2#2", "Ev3#2", "Ev4#1", "Ev5#1"}, got); diff != "" {
+		t.Errorf("deliveries after restart (-want +got):\n%s", diff)
+	}
+}
+
+func TestShutdownDrains(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	kinds := []string{slackevent.AppMention}
+
+	t.Run("finished within the drain", func(t *testing.T) {
+		q, _ := newQueue(t, rdb, fastOptions("c1"))
+		started, release := make(chan struct{}), make(chan struct{})
+		var ctxErr error
+		var finished atomic.Bool
+		stop := consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+			close(started)
+			<-release
+			ctxErr = ctx.Err()
+			finished.Store(true)
+			return nil
+		}))
+		mustPublish(t, q, Event{ID: "EvDrain", Kind: kinds[0], Body: []byte("x")})
+		receive(t, started)
+		stopped := make(chan struct{})
+		go func() { stop(); close(stopped) }()
+		// Shutdown has begun (stop cancels first); the handler goes on.
+		time.AfterFunc(50*time.Millisecond, func() { close(release) })
+		<-stopped
+		if !finished.Load() {
+			t.Fatal("Consume returned before its in-flight handler finished")
+		}
+		if ctxErr != nil {
+			t.Errorf("handler context was %v during the drain; want it alive", ctxErr)
+		}
+		s, err := q.Stats(ctx, kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Acked != 1 || !s.Idle() || s.Streams[kinds[0]].Length != 0 {
+			t.Errorf("after drain: %+v; want the entry acknowledged and deleted", s)
+		}
+	})
+
+	t.Run("unfinished stays pending", func(t *testing.T) {
+		opts := fastOptions("c2")
+		opts.Drain = 100 * time.Millisecond
+		q, _ := newQueue(t, rdb, opts)
+		started := make(chan struct{})
+		handlerErr := make(chan error, 1)
+		stop := consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+			close(started)
+			<-ctx.Done()
+			handlerErr <- ctx.Err()
+			return ctx.Err()
+		}))
+		mustPublish(t, q, Event{ID: "EvSlow", Kind: kinds[0], Body: []byte("x")})
+		receive(t, started)
+		stop()
+		if err := receive(t, handlerErr); !errors.Is(err, context.Canceled) {
+			t.Errorf("handler context ended with %v; want Canceled at the drain deadline", err)
+		}
+		p := rdb.XPending(ctx, q.StreamKey(kinds[0]), "gopherbot").Val()
+		if p.Count != 1 || p.Consumers["c2"] != 1 {
+			t.Errorf("pending %+v; want the unfinished entry pending under c2", p)
+		}
+		if n := rdb.XLen(ctx, q.StreamKey(kinds[0])).Val(); n != 1 {
+			t.Errorf("stream length %d; want the unfinished entry kept", n)
+		}
+	})
+}
+
+// TestHelperProcess is the consumer process TestKilledConsumerReclaimed
+// kills; it is not a test of its own.
+func TestHelperProcess(t *testing.T) {
+	addr := os.Getenv("WORKQUEUE_HELPER_REDIS")
+	if addr == "" {
+		t.Skip("helper process of TestKilledConsumerReclaimed")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	opts := fastOptions("doomed")
+	opts.HandlerTimeout, opts.ClaimIdle = time.Minute, 2*time.Minute
+	q := New(rdb, opts)
+	_ = q.Consume(context.Background(), []string{slackevent.TeamJoin}, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		rdb.Set(ctx, "helper:started", d.ID, 0)
+		<-ctx.Done() // until SIGKILL
+		return ctx.Err()
+	}))
+}
+
+// A consumer process killed in the middle of a handler: its entry is
+// reclaimed and handled by another consumer.
+func TestKilledConsumerReclaimed(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	kinds := []string{slackevent.TeamJoin}
+
+	var out bytes.Buffer
+	child := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	child.Env = append(os.Environ(), "WORKQUEUE_HELPER_REDIS="+srv.Addr)
+	child.Stdout, child.Stderr = &out, &out
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			child.Process.Kill()
+			child.Wait()
+		}
+		if t.Failed() {
+			t.Logf("helper output:\n%s", out.String())
+		}
+	})
+
+	pub, _ := newQueue(t, rdb, fastOptions("gateway"))
+	mustPublish(t, pub, Event{ID: "EvOrphan", Kind: kinds[0], Body: []byte(`{"user":"U1"}`)})
+	waitUntil(t, "the helper's handler started", func() bool { return rdb.Get(ctx, "helper:started").Val() == "EvOrphan" })
+	if err := child.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	child.Wait()
+	killed = true
+
+	opts := fastOptions("survivor")
+	opts.HandlerTimeout, opts.ClaimIdle = 200*time.Millisecond, 400*time.Millisecond
+	q, _ := newQueue(t, rdb, opts)
+	done := make(chan *Delivery, 1)
+	consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		done <- d
+		return nil
+	}))
+	d := receive(t, done)
+	if d.ID != "EvOrphan" || d.Attempt != 2 || string(d.Body) != `{"user":"U1"}` {
+		t.Errorf("reclaimed delivery %+v; want EvOrphan, attempt 2, its body", d)
+	}
+	s := waitIdle(t, q, kinds)
+	if s.Acked != 1 || s.DeadLetters != 0 || s.Streams[kinds[0]].Length != 0 {
+		t.Errorf("stats %+v; want the reclaimed entry acknowledged and deleted", s)
+	}
+}
+
+// Entries trimmed or deleted while pending are acknowledged and counted,
+// never handled and never met again.
+func TestVanishedPending(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		consumer string // the ghost itself restarting, or another one reclaiming
+		drop     func(rdb *redis.Client, key string, ids []string)
+		want     []string
+	}{
+		{"deleted, reclaimed", "other", func(rdb *redis.Client, key string, ids []string) {
+			rdb.XDel(context.Background(), key, ids[1])
+		}, []string{"Ev0", "Ev2"}},
+		{"trimmed, own pending", "ghost", func(rdb *redis.Client, key string, ids []string) {
+			rdb.XTrimMaxLen(context.Background(), key, 1)
+		}, []string{"Ev2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			rdb := srv.Client()
+			ctx := context.Background()
+			kinds := []string{slackevent.MemberJoinedChannel}
+			opts := fastOptions(tc.consumer)
+			opts.HandlerTimeout, opts.ClaimIdle = 100*time.Millisecond, 300*time.Millisecond
+			q, lb := newQueue(t, rdb, opts)
+			key := q.StreamKey(kinds[0])
+			for i := range 3 {
+				mustPublish(t, q, Event{ID: fmt.Sprintf("Ev%d", i), Kind: kinds[0], Body: []byte("x")})
+			}
+			rdb.XGroupCreate(ctx, key, "gopherbot", "0")
+			read := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "gopherbot", Consumer: "ghost", Streams: []string{key, ">"}, Block: -1}).Val()
+			var ids []string
+			for _, m := range read[0].Messages {
+				ids = append(ids, m.ID)
+			}
+			tc.drop(rdb, key, ids)
+
+			rec := newRecorder(nil)
+			consume(t, q, kinds, rec)
+			s := waitIdle(t, q, kinds)
+			var got []string
+			for _, d := range rec.deliveries() {
+				got = append(got, d.ID)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("handled (-want +got):\n%s", diff)
+			}
+			if want := int64(3 - len(tc.want)); s.Vanished != want {
+				t.Errorf("Vanished = %d; want %d", s.Vanished, want)
+			}
+			if !strings.Contains(lb.String(), "trimmed or deleted while pending") {
+				t.Errorf("no log line about the vanished entries")
+			}
+		})
+	}
+}
+
+func TestTrimGuard(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	opts := fastOptions("gateway")
+	opts.MaxLen = 100
+	q, lb := newQueue(t, rdb, opts)
+	const n = 1000
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				mustPublish(t, q, Event{ID: fmt.Sprintf("Ev%d", i), Kind: slackevent.MessageChannel, Body: []byte("x")})
+			}
+		})
+	}
+	wg.Wait()
+	length := rdb.XLen(context.Background(), q.StreamKey(slackevent.MessageChannel)).Val()
+	s, err := q.Stats(context.Background(), []string{slackevent.MessageChannel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Trimmed == 0 || s.Trimmed+length != n {
+		t.Errorf("trimmed %d, length %d; want trimmed > 0 and trimmed + length = %d", s.Trimmed, length, n)
+	}
+	if !strings.Contains(lb.String(), "dropped by the stream length guard") {
+		t.Errorf("trimming was not logged")
+	}
+}
+
+func TestStats(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	q, _ := newQueue(t, rdb, fastOptions("c"))
+	kinds := []string{slackevent.TeamJoin, slackevent.AppMention}
+
+	s, err := q.Stats(ctx, kinds)
+	if err != nil {
+		t.Fatalf("Stats of streams that do not exist yet: %v", err)
+	}
+	if !s.Idle() || s.Streams[slackevent.AppMention] != (StreamStats{}) {
+		t.Errorf("empty queue: %+v", s)
+	}
+
+	// An entry published an hour ago, then three more.
+	key := q.StreamKey(slackevent.TeamJoin)
+	old := fmt.Sprintf("%d-0", time.Now().Add(-time.Hour).UnixMilli())
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, ID: old, Values: []string{"id", "EvOld", "body", "x"}})
+	for i := range 3 {
+		mustPublish(t, q, Event{ID: fmt.Sprintf("Ev%d", i), Kind: slackevent.TeamJoin, Body: []byte("x")})
+	}
+	s, _ = q.Stats(ctx, kinds)
+	if got, want := s.Streams[slackevent.TeamJoin], (StreamStats{Length: 4, Lag: 4}); got != want || s.Idle() {
+		t.Errorf("before any consumer: %+v; want %+v, not idle", got, want)
+	}
+
+	// A consumer takes two entries and dies.
+	rdb.XGroupCreate(ctx, key, "gopherbot", "0")
+	rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "gopherbot", Consumer: "ghost", Streams: []string{key, ">"}, Count: 2, Block: -1})
+	s, _ = q.Stats(ctx, kinds)
+	got := s.Streams[slackevent.TeamJoin]
+	if got.Length != 4 || got.Lag != 2 || got.Pending != 2 || got.OldestPending < 59*time.Minute || got.OldestPending > 61*time.Minute {
+		t.Errorf("two pending: %+v; want length 4, lag 2, pending 2, oldest about 1h", got)
+	}
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.DeadLetterKey(), Values: []string{"kind", "x"}})
+	if s, _ = q.Stats(ctx, kinds); s.DeadLetters != 1 {
+		t.Errorf("DeadLetters = %d; want 1", s.DeadLetters)
+	}
+}
+
+// Redis dies and comes back empty: Publish fails meanwhile, and the consumer
+// carries on by itself, re-creating its group.
+func TestRedisRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	kinds := []string{slackevent.AppMention}
+	// go-redis's default retries make each failing call last seconds.
+	client := func() *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1})
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	pub, _ := newQueue(t, client(), fastOptions("gateway"))
+	q, lb := newQueue(t, client(), fastOptions("c"))
+	handled := make(chan string, 10)
+	consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		handled <- d.ID
+		return nil
+	}))
+	mustPublish(t, pub, Event{ID: "EvBefore", Kind: kinds[0], Body: []byte("x")})
+	if id := receive(t, handled); id != "EvBefore" {
+		t.Fatalf("handled %s; want EvBefore", id)
+	}
+
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := pub.Publish(ctx, Event{ID: "EvDuring", Kind: kinds[0], Body: []byte("x")}); err == nil {
+		t.Errorf("Publish succeeded with Redis down")
+	}
+	if _, err := pub.Stats(ctx, kinds); err == nil {
+		t.Errorf("Stats succeeded with Redis down")
+	}
+	waitUntil(t, "the consumer noticed the outage", func() bool { return strings.Contains(lb.String(), "cannot read the queue") })
+
+	srv.Restart()
+	// The first calls may meet connections that died with the old server.
+	waitUntil(t, "Publish works again", func() bool {
+		added, err := pub.Publish(ctx, Event{ID: "EvAfter", Kind: kinds[0], Body: []byte("x")})
+		return err == nil && added
+	})
+	if id := receive(t, handled); id != "EvAfter" {
+		t.Errorf("handled %s; want EvAfter", id)
+	}
+	waitIdle(t, q, kinds)
+	if logs := lb.String(); !strings.Contains(logs, "re-creating consumer groups") || !strings.Contains(logs, "reading the queue again") {
+		t.Errorf("the consumer did not log that it re-created its group and recovered")
+	}
+}
+
+func TestPublishAfterClose(t *testing.T) {
+	srv := redistest.Start(t)
+	q, _ := newQueue(t, srv.Client(), fastOptions("gateway"))
+	mustPublish(t, q, Event{ID: "Ev1", Kind: slackevent.TeamJoin})
+	q.Close()
+	if _, err := q.Publish(context.Background(), Event{ID: "Ev2", Kind: slackevent.TeamJoin}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Publish after Close = %v; want ErrClosed", err)
+	}
+	if _, err := q.Publish(context.Background(), Event{ID: "Ev3"}); err == nil {
+		t.Errorf("Publish without a kind succeeded")
+	}
+}
