@@ -68,10 +68,30 @@ func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 	c.log.Info().Strs("kinds", kinds).Int("concurrency", q.opts.Concurrency).
 		Dur("handler_timeout", q.opts.HandlerTimeout).Dur("claim_idle", q.opts.ClaimIdle).
 		Msg("consuming")
-	var bg sync.WaitGroup
-	bg.Go(func() { c.reclaimLoop(ctx, hctx) })
-	c.readLoop(ctx, hctx)
-	bg.Wait()
+	var wait retryWait
+	for ctx.Err() == nil {
+		err := c.ensureGroups(ctx)
+		if err == nil {
+			// Reclaiming waits until this consumer's own pending entries
+			// are dispatched, so that the two never race on an entry.
+			ownDone := make(chan struct{})
+			var bg sync.WaitGroup
+			bg.Go(func() {
+				select {
+				case <-ownDone:
+					c.reclaimLoop(ctx, hctx)
+				case <-ctx.Done():
+				}
+			})
+			c.readLoop(ctx, hctx, ownDone)
+			bg.Wait()
+			break
+		}
+		d := wait.next()
+		c.log.Warn().Err(err).Dur("retry_in", d).Str("reason", "creating consumer groups failed").
+			Msg("cannot read the queue")
+		sleep(ctx, d)
+	}
 
 	done := make(chan struct{})
 	go func() { c.work.Wait(); close(done) }()
@@ -157,7 +177,9 @@ func (c *consumer) disown(key, id string) {
 	c.mu.Unlock()
 }
 
-func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }
+// isNoGroup tells the error of a missing group or stream, also when a
+// script reports it (miniredis wraps it in its own message).
+func isNoGroup(err error) bool { return err != nil && strings.Contains(err.Error(), "NOGROUP") }
 
 // ensureGroups creates the group on every stream, and the streams, unless
 // they exist. The group starts at 0 so that entries published before any
@@ -197,10 +219,10 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // readLoop reads entries until ctx is done: first the entries pending under
 // this consumer's name, then new ones.
-func (c *consumer) readLoop(ctx, hctx context.Context) {
+func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) {
 	opts := c.q.opts
 	var wait retryWait
-	groups := false
+	groups := true // Consume created them
 	pending := true
 	cursors := make([]string, len(c.keys))
 	for i := range cursors {
@@ -248,7 +270,10 @@ func (c *consumer) readLoop(ctx, hctx context.Context) {
 		}
 		if errors.Is(err, redis.Nil) {
 			c.release(n)
-			pending = false
+			if pending {
+				pending = false
+				close(ownDone)
+			}
 			continue
 		}
 		if err != nil {
@@ -257,7 +282,10 @@ func (c *consumer) readLoop(ctx, hctx context.Context) {
 				c.log.Warn().Err(err).Str("reason", "consumer group missing; Redis lost its data?").
 					Msg("re-creating consumer groups")
 				groups = false
-				pending = false
+				if pending {
+					pending = false
+					close(ownDone)
+				}
 				continue
 			}
 			failed("reading streams failed", err)
@@ -276,6 +304,7 @@ func (c *consumer) readLoop(ctx, hctx context.Context) {
 			if total == 0 {
 				c.release(n)
 				pending = false
+				close(ownDone)
 				c.log.Debug().Msg("own pending entries done; reading new ones")
 				continue
 			}
@@ -369,9 +398,13 @@ func (c *consumer) vanished(ctx context.Context, key, id string) {
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
 	defer cancel()
 	log := c.log.With().Str("kind", c.kinds[key]).Str("entry_id", id).Logger()
-	if err := c.q.rdb.XAck(octx, key, c.q.opts.Group, id).Err(); err != nil {
+	n, err := c.q.rdb.XAck(octx, key, c.q.opts.Group, id).Result()
+	if err != nil {
 		log.Error().Err(err).Msg("cannot acknowledge an entry deleted while pending")
 		return
+	}
+	if n == 0 {
+		return // another consumer dropped it first, and counted it
 	}
 	c.q.vanished.Add(1)
 	log.Warn().Str("reason", "entry trimmed or deleted while pending").Msg("acknowledged a vanished entry")

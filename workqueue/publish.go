@@ -32,68 +32,70 @@ type pubReq struct {
 // An event with an empty ID is never deduplicated. When Publish returns an
 // error the event may or may not be stored (the connection may have failed
 // after Redis ran the script); publishing it again is safe when it has an ID.
+// Publish returns when ctx is done, except that the call which happens to
+// send a pipeline waits for it (at most flushTimeout, 5s): the other events
+// in it depend on it. With Redis down, go-redis's own retries decide how
+// fast a call fails; give the client few retries where that matters.
 func (q *Queue) Publish(ctx context.Context, e Event) (added bool, err error) {
 	if e.Kind == "" {
 		return false, errors.New("workqueue: publish: event without a kind")
 	}
-	q.startOnce.Do(func() { go q.batch() })
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("workqueue: publish: %w", err)
+	}
 	r := &pubReq{e: e, done: make(chan struct{})}
-	select {
-	case q.pubc <- r:
-	case <-q.closing:
+	q.pubMu.Lock()
+	if q.pubClosed {
+		q.pubMu.Unlock()
 		return false, ErrClosed
-	case <-ctx.Done():
-		return false, fmt.Errorf("workqueue: publish: %w", ctx.Err())
+	}
+	q.pubQueue = append(q.pubQueue, r)
+	if q.flushing {
+		q.pubMu.Unlock()
+	} else {
+		// No pipeline in flight: send this one at once, from this goroutine,
+		// with whatever else is waiting.
+		q.flushing = true
+		q.flushers.Add(1)
+		q.pubMu.Unlock()
+		q.lead(true)
 	}
 	select {
 	case <-r.done:
 		return r.added, r.err
-	case <-q.stopped:
-		// The batcher may have exited between our send and its final drain.
-		select {
-		case <-r.done:
-			return r.added, r.err
-		default:
-			return false, ErrClosed
-		}
 	case <-ctx.Done():
 		return false, fmt.Errorf("workqueue: publish: %w", ctx.Err())
 	}
 }
 
-// batch is the publish batcher. It sends whatever requests are waiting as
-// one pipeline as soon as the previous pipeline is done: no timer, so an idle
-// queue adds no latency, and a busy one sends larger batches.
-func (q *Queue) batch() {
-	defer close(q.stopped)
-	reqs := make([]*pubReq, 0, q.opts.PublishBatch)
-	for {
-		select {
-		case r := <-q.pubc:
-			reqs = append(reqs, r)
-		case <-q.closing:
-			for {
-				select {
-				case r := <-q.pubc:
-					r.err = ErrClosed
-					close(r.done)
-				default:
-					return
-				}
-			}
+// lead sends the waiting requests as pipelines, one at a time, until none
+// is left. Requests that arrive while a pipeline is in flight wait and go
+// together in the next one: no timer, so an idle queue adds no latency and a
+// busy one sends larger batches. A Publish call that became the leader sends
+// one pipeline (its own event is in it) and hands the rest of the work to a
+// new goroutine, so that it is not held up by later callers' events.
+func (q *Queue) lead(inline bool) {
+	for first := true; ; first = false {
+		q.pubMu.Lock()
+		if len(q.pubQueue) == 0 {
+			q.flushing = false
+			q.pubMu.Unlock()
+			q.flushers.Done()
+			return
 		}
-	more:
-		for len(reqs) < q.opts.PublishBatch {
-			select {
-			case r := <-q.pubc:
-				reqs = append(reqs, r)
-			default:
-				break more
-			}
+		if inline && !first {
+			q.pubMu.Unlock()
+			go q.lead(false)
+			return
 		}
-		q.flush(reqs)
-		clear(reqs)
-		reqs = reqs[:0]
+		n := min(len(q.pubQueue), q.opts.PublishBatch)
+		batch := make([]*pubReq, n)
+		copy(batch, q.pubQueue)
+		rest := copy(q.pubQueue, q.pubQueue[n:])
+		clear(q.pubQueue[rest:])
+		q.pubQueue = q.pubQueue[:rest]
+		q.pubMu.Unlock()
+		q.flush(batch)
 	}
 }
 

@@ -27,9 +27,9 @@ type Stats struct {
 // StreamStats of one stream.
 type StreamStats struct {
 	Length        int64
-	Lag           int64 // entries never delivered to the group
-	Pending       int64 // delivered, not yet acknowledged
-	OldestPending time.Duration
+	Lag           int64         // entries never delivered to the group
+	Pending       int64         // delivered, not yet acknowledged
+	OldestPending time.Duration // how long ago the oldest pending entry was published
 }
 
 // Idle reports whether every stream in s is caught up: nothing waits to be

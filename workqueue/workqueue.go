@@ -14,7 +14,9 @@
 // Delivery is at least once. Publish returns only after Redis stored the
 // entry (or found its event_id already stored), so a gateway that answers
 // Slack 2xx only after a successful Publish never loses an event it
-// acknowledged. An entry leaves the group's pending list only when a handler
+// acknowledged. The dedup check and the append are one Lua script, and
+// concurrent Publish calls share one pipeline: the throughput of a busy
+// gateway is not bounded by one Redis round trip per event. An entry leaves the group's pending list only when a handler
 // succeeded, when it is dead-lettered, or when it vanished from the stream.
 // A handler may run more than once for one entry: when its consumer dies (the
 // entry is reclaimed by another consumer with XAUTOCLAIM once it has been idle
@@ -246,12 +248,13 @@ type Queue struct {
 	opts Options
 	log  zerolog.Logger
 
-	// Publish batcher, started by the first Publish.
-	startOnce sync.Once
-	pubc      chan *pubReq
-	closeOnce sync.Once
-	closing   chan struct{} // closed by Close
-	stopped   chan struct{} // closed when the batcher has exited
+	// Publish batching: requests wait in pubQueue while a pipeline is in
+	// flight (flushing); flushers counts the goroutines sending them.
+	pubMu     sync.Mutex
+	pubQueue  []*pubReq
+	flushing  bool
+	pubClosed bool
+	flushers  sync.WaitGroup
 
 	consuming atomic.Bool
 
@@ -269,12 +272,9 @@ type Queue struct {
 func New(rdb redis.UniversalClient, opts Options) *Queue {
 	opts = opts.withDefaults()
 	return &Queue{
-		rdb:     rdb,
-		opts:    opts,
-		log:     opts.Log.With().Str("component", "workqueue").Logger(),
-		pubc:    make(chan *pubReq, 4*opts.PublishBatch),
-		closing: make(chan struct{}),
-		stopped: make(chan struct{}),
+		rdb:  rdb,
+		opts: opts,
+		log:  opts.Log.With().Str("component", "workqueue").Logger(),
 	}
 }
 
@@ -289,15 +289,14 @@ func (q *Queue) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the publish batcher; Publish fails with ErrClosed afterwards.
-// It does not close the Redis client, which belongs to the caller.
+// Close stops the publish batcher: Publish fails with ErrClosed afterwards,
+// and Close returns once the events already accepted are sent. It does not
+// close the Redis client, which belongs to the caller.
 func (q *Queue) Close() error {
-	q.closeOnce.Do(func() {
-		close(q.closing)
-		// A batcher that never started has nothing to drain.
-		q.startOnce.Do(func() { close(q.stopped) })
-	})
-	<-q.stopped
+	q.pubMu.Lock()
+	q.pubClosed = true
+	q.pubMu.Unlock()
+	q.flushers.Wait()
 	return nil
 }
 
