@@ -268,15 +268,7 @@ func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) 
 			c.release(n)
 			return
 		}
-		if errors.Is(err, redis.Nil) {
-			c.release(n)
-			if pending {
-				pending = false
-				close(ownDone)
-			}
-			continue
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, redis.Nil) {
 			c.release(n)
 			if isNoGroup(err) {
 				c.log.Warn().Err(err).Str("reason", "consumer group missing; Redis lost its data?").
@@ -294,6 +286,14 @@ func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) 
 		if wait.n > 0 {
 			c.log.Info().Int("failures", wait.n).Msg("reading the queue again")
 			wait = retryWait{}
+		}
+		if err != nil { // redis.Nil: nothing new within Block
+			c.release(n)
+			if pending {
+				pending = false
+				close(ownDone)
+			}
+			continue
 		}
 		var attempts map[string]int
 		if pending {

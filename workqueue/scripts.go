@@ -22,11 +22,14 @@ if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then
 end
 local before = redis.call('XLEN', KEYS[1])
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[3], 'body', ARGV[4])
-local after = redis.call('XLEN', KEYS[1])
+local trimmed = 0
+if before >= tonumber(ARGV[1]) then
+	trimmed = before + 1 - redis.call('XLEN', KEYS[1])
+end
 if KEYS[2] then
 	redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
 end
-return {1, before + 1 - after}
+return {1, trimmed}
 `
 
 // ackScript acknowledges an entry and deletes it, so that the stream holds

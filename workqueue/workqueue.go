@@ -101,8 +101,9 @@ type Delivery struct {
 //
 // The context's deadline is Options.HandlerTimeout after the delivery; it is
 // not cancelled when Consume is asked to stop, so that in-flight work can
-// finish during the drain. A handler that panics is treated as one that
-// returned a transient error.
+// finish during the drain, and is cancelled only if Options.Drain runs out
+// first. A handler that panics is treated as one that returned a transient
+// error.
 type Handler interface {
 	Handle(ctx context.Context, d *Delivery) error
 }

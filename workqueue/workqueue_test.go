@@ -666,3 +666,29 @@ func TestPublishAfterClose(t *testing.T) {
 		t.Errorf("Publish without a kind succeeded")
 	}
 }
+
+// A consumer started while Redis is down waits for it and then works.
+func TestConsumeBeforeRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Stop()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1})
+	t.Cleanup(func() { rdb.Close() })
+	kinds := []string{slackevent.TeamJoin}
+	q, lb := newQueue(t, rdb, fastOptions("early"))
+	handled := make(chan string, 1)
+	consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		handled <- d.ID
+		return nil
+	}))
+	waitUntil(t, "the consumer reported Redis missing", func() bool {
+		return strings.Contains(lb.String(), "creating consumer groups failed")
+	})
+	srv.Restart()
+	waitUntil(t, "Publish works", func() bool {
+		added, err := q.Publish(context.Background(), Event{ID: "Ev1", Kind: kinds[0], Body: []byte("x")})
+		return err == nil && added
+	})
+	if id := receive(t, handled); id != "Ev1" {
+		t.Errorf("handled %s; want Ev1", id)
+	}
+}
