@@ -14,9 +14,9 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -108,12 +108,27 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 
 	fmt.Fprintf(stdout, "GOMAXPROCS=%d, %d connections, %d events (+%d warm-up), at most %v\n",
 		runtime.GOMAXPROCS(0), opts.Conns, opts.Count, opts.Warmup, opts.Duration)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trequests\terrors\telapsed\treq/s\tp50\tp90\tp99\tmax\tstatuses\t")
-	row := func(name string, r Result) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%v\t%.0f\t%v\t%v\t%v\t%v\t%s\t\n", name, r.Requests, r.Errors,
-			r.Elapsed.Round(time.Millisecond), r.Throughput(), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), statuses(r.Statuses))
-		tw.Flush()
+	// cpu/req is this process's CPU time (sender and in-process server) per
+	// request; redis/req the Redis server's, for -self and -compare.
+	const format = "%-8s %9v %6v %8v %7v %8v %8v %8v %8v %8v %9v  %v\n"
+	fmt.Fprintf(stdout, format, "target", "requests", "errors", "elapsed", "req/s", "p50", "p90", "p99", "max", "cpu/req", "redis/req", "statuses")
+	row := func(name string, r Result, redisPerReq time.Duration) {
+		rp := "-"
+		if redisPerReq > 0 {
+			rp = ms(redisPerReq).String()
+		}
+		fmt.Fprintf(stdout, format, name, r.Requests, r.Errors, r.Elapsed.Round(time.Millisecond),
+			int(r.Throughput()), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), ms(r.CPUPerRequest()), rp, statuses(r.Statuses))
+	}
+
+	var rdb *redis.Client
+	if *redisURL != "" {
+		ropts, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			return errors.New("loadgen: -redis: cannot parse the URL")
+		}
+		rdb = redis.NewClient(ropts)
+		defer rdb.Close()
 	}
 
 	measure := func(name string, start func() (string, func() error, error)) (Result, error) {
@@ -123,14 +138,23 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		}
 		o := opts
 		o.URL = u
+		var redis0 time.Duration
+		onRedis := rdb != nil && name == "gateway"
+		if onRedis {
+			o.OnStart = func() { redis0 = redisCPU(ctx, rdb) }
+		}
 		r, err := Run(ctx, o)
+		var redisPerReq time.Duration
+		if onRedis && r.Requests > 0 {
+			redisPerReq = (redisCPU(ctx, rdb) - redis0) / time.Duration(r.Requests)
+		}
 		if serr := stop(); err == nil && serr != nil {
 			err = fmt.Errorf("loadgen: stop %s: %w", name, serr)
 		}
 		if err != nil {
 			return Result{}, err
 		}
-		row(name, r)
+		row(name, r, redisPerReq)
 		return r, nil
 	}
 	bare := func() (string, func() error, error) { return StartBare(ctx) }
@@ -252,4 +276,21 @@ func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerol
 		return err
 	})
 	return "http://" + ln.Addr().String() + "/slack/events", stop, nil
+}
+
+// redisCPU is the CPU time the Redis server has used, from INFO cpu, or 0.
+func redisCPU(ctx context.Context, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for line := range strings.Lines(info) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gophers/gopherbot/internal/gateway"
@@ -46,6 +47,7 @@ type Options struct {
 	Duration time.Duration // stop sending after this long even if Count is not reached
 	Warmup   int           // events sent first, not measured
 	Timeout  time.Duration // per request; default 10s
+	OnStart  func()        // if set, called when the measured phase starts
 }
 
 // Result of a run.
@@ -58,6 +60,26 @@ type Result struct {
 	P90      time.Duration
 	P99      time.Duration
 	Max      time.Duration
+	// CPU is the user and system time of this process (sender and, for
+	// in-process targets, server) during the measured phase.
+	CPU time.Duration
+}
+
+// CPUPerRequest is CPU divided by answered requests.
+func (r Result) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
+}
+
+// processCPU is the user and system time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Throughput is answered requests per second.
@@ -105,7 +127,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Warmup > 0 {
 		phase(ctx, conns, reqs[:o.Warmup], o.Timeout, time.Time{})
 	}
-	return phase(ctx, conns, reqs[o.Warmup:], o.Timeout, time.Now().Add(o.Duration)), nil
+	if o.OnStart != nil {
+		o.OnStart()
+	}
+	cpu0 := processCPU()
+	res := phase(ctx, conns, reqs[o.Warmup:], o.Timeout, time.Now().Add(o.Duration))
+	res.CPU = processCPU() - cpu0
+	return res, nil
 }
 
 func (o *Options) check() error {
