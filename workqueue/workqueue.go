@@ -157,7 +157,9 @@ type Options struct {
 	// Block is how long one XREADGROUP waits for new entries, and so how
 	// long Consume may take to notice that it should stop; default 2s.
 	Block time.Duration
-	// ReadBatch caps the entries one read or claim fetches; default 64.
+	// ReadBatch caps the entries one read or claim fetches. A blocked read
+	// holds the slots of its batch, so the default, half of Concurrency
+	// (at most 64), leaves slots for retries and reclaims meanwhile.
 	ReadBatch int
 	// PublishBatch caps the events sent in one publish pipeline; default 512.
 	PublishBatch int
@@ -211,7 +213,7 @@ func (o Options) withDefaults() Options {
 		o.Block = 2 * time.Second
 	}
 	if o.ReadBatch <= 0 {
-		o.ReadBatch = 64
+		o.ReadBatch = max(1, min(64, o.Concurrency/2))
 	}
 	if o.PublishBatch <= 0 {
 		o.PublishBatch = 512

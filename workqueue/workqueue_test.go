@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -522,6 +523,7 @@ func TestVanishedPending(t *testing.T) {
 			for _, d := range rec.deliveries() {
 				got = append(got, d.ID)
 			}
+			slices.Sort(got) // handlers run concurrently
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("handled (-want +got):\n%s", diff)
 			}
