@@ -94,8 +94,11 @@ func (r *Runner) sweepMembers(ctx context.Context) error {
 
 // welcomable says whether a listed member is a person who should be
 // welcomed: not a bot (Slackbot included) and not deactivated.
+// welcomable leaves out bots, app users and guests: guests see only the
+// channels they were invited to, so a list of channels to join is no use.
 func welcomable(u slackapi.User) bool {
-	return u.ID != "" && !u.IsBot && !u.Deleted && u.ID != "USLACKBOT"
+	return u.ID != "" && !u.IsBot && !u.IsAppUser && !u.Deleted &&
+		!u.IsRestricted && !u.IsUltraRestricted && u.ID != "USLACKBOT"
 }
 
 // welcomeMember welcomes one member the sweeps had not seen, unless the
