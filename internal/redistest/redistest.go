@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -28,8 +29,9 @@ type Server struct {
 	Addr string // host:port
 	dir  string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
 }
 
 // binary finds redis-server or fails the test with how to install it.
@@ -51,18 +53,35 @@ func binary(tb testing.TB) string {
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{tb: tb, dir: tb.TempDir()}
-	port, err := freePort()
-	if err != nil {
-		tb.Fatalf("redistest: no free port: %v", err)
+	// Between choosing a free port and redis-server binding it, another
+	// test may take it; then try another port.
+	var err error
+	for range 5 {
+		port, perr := freePort()
+		if perr != nil {
+			tb.Fatalf("redistest: no free port: %v", perr)
+		}
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err = s.tryStart(); err == nil {
+			tb.Cleanup(s.kill)
+			return s
+		}
 	}
-	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	s.start()
-	tb.Cleanup(s.kill)
-	return s
+	tb.Fatalf("redistest: %v", err)
+	return nil
 }
 
 func (s *Server) start() {
 	s.tb.Helper()
+	if err := s.tryStart(); err != nil {
+		s.tb.Fatalf("redistest: %v", err)
+	}
+}
+
+// tryStart starts redis-server on s.Addr and waits until it answers. It
+// checks that the server answering is its own process, not another test's
+// that holds the port.
+func (s *Server) tryStart() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
 	cmd := exec.Command(binary(s.tb),
 		"--port", port, "--bind", "127.0.0.1",
@@ -70,31 +89,65 @@ func (s *Server) start() {
 		"--dir", s.dir, "--daemonize", "no",
 		"--loglevel", "warning", "--logfile", filepath.Join(s.dir, "redis.log"))
 	if err := cmd.Start(); err != nil {
-		s.tb.Fatalf("redistest: start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	s.mu.Lock()
-	s.cmd = cmd
+	s.cmd, s.exited = cmd, exited
 	s.mu.Unlock()
 
+	want := "process_id:" + strconv.Itoa(cmd.Process.Pid)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
-		if err == nil {
-			// A listening socket is not enough: wait for PONG.
-			fmt.Fprintf(c, "PING\r\n")
-			_ = c.SetReadDeadline(time.Now().Add(time.Second))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(line, "+PONG") {
-				return
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			return fmt.Errorf("redis-server on %s exited at start; its log:\n%s", s.Addr, log)
+		default:
+		}
+		if info, err := s.info(); err == nil {
+			if strings.Contains(info, want) {
+				return nil
 			}
+			// Someone else's server answers on this port.
+			s.kill()
+			return fmt.Errorf("port of %s is taken by another redis-server", s.Addr)
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.tb.Fatalf("redistest: redis-server on %s did not answer within 10s; its log:\n%s", s.Addr, log)
+			s.kill()
+			return fmt.Errorf("redis-server on %s did not answer within 10s; its log:\n%s", s.Addr, log)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// info asks the server at s.Addr for INFO server over a raw connection.
+func (s *Server) info() (string, error) {
+	c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := fmt.Fprintf(c, "INFO server\r\n"); err != nil {
+		return "", err
+	}
+	r := bufio.NewReader(c)
+	head, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(head, "$") {
+		return "", fmt.Errorf("not ready: %q %v", head, err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(head[1:]))
+	if err != nil {
+		return "", err
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return "", err
+	}
+	return string(body), nil
 }
 
 // URL is the redis:// URL of the server.
@@ -116,14 +169,14 @@ func (s *Server) Restart() { s.tb.Helper(); s.start() }
 
 func (s *Server) kill() {
 	s.mu.Lock()
-	cmd := s.cmd
+	cmd, exited := s.cmd, s.exited
 	s.cmd = nil
 	s.mu.Unlock()
 	if cmd == nil {
 		return
 	}
 	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	<-exited
 }
 
 // Flush empties every database: for tests that share one server.
