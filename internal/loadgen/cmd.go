@@ -191,10 +191,12 @@ func ms(d time.Duration) time.Duration {
 	switch {
 	case d >= 10*time.Millisecond:
 		return d.Round(time.Millisecond)
-	case d >= 10*time.Microsecond:
+	case d >= time.Millisecond:
 		return d.Round(10 * time.Microsecond)
+	case d >= 10*time.Microsecond:
+		return d.Round(time.Microsecond)
 	}
-	return d
+	return d.Round(10 * time.Nanosecond)
 }
 
 func statuses(m map[int]int) string {
