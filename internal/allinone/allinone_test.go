@@ -1,7 +1,6 @@
 package allinone
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"strings"
@@ -34,7 +33,7 @@ func TestScriptSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, logs bytes.Buffer
+	var out, logs syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err = Run(ctx, cfg, zerolog.New(&logs), Options{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -228,6 +229,11 @@ func (w workspace) DM(user string) string {
 }
 
 func (w workspace) JoinChannel(user, channel string) { _ = w.s.JoinChannel(channel, user) }
+
+func (w workspace) Member(user, channel string) bool {
+	c, ok := w.s.Channel(channel)
+	return ok && slices.Contains(c.Members, user)
+}
 
 func (w workspace) AddFile(name string, content []byte) (string, string) {
 	f := w.s.AddFile(name, content)

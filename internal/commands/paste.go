@@ -24,6 +24,11 @@ const maxFiles = 3
 const pasteNote = "Tip: long code is easier to read, and to run, as a Go Playground link (https://go.dev/play) or a gist than pasted in the channel. " +
 	"I made a link for you this time. If you'd rather I didn't, put `" + OptOut + "` in your message."
 
+// uploadNote is the note for an uploaded file: nothing was pasted, and the
+// link is a convenience, not a correction.
+const uploadNote = "Tip: a Go Playground link lets people run your code and try changes right away, so I made one for your file. " +
+	"If you'd rather I didn't, add `" + OptOut + "` to the message you share it with."
+
 func (b *bot) registerPlayground(mx *handler.Mux) {
 	mx.Match("playground",
 		fmt.Sprintf("Code pastes of %d lines or more, and uploaded Go files, get a Go Playground link (say `%s` to keep yours as it is).", MinPasteLines, OptOut),
@@ -51,7 +56,8 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 	}
 
 	var codes [][]byte
-	if code, ok := pastedCode(m.Text); ok {
+	code, pasted := pastedCode(m.Text)
+	if pasted {
 		codes = append(codes, []byte(code))
 	}
 	if b.Files != nil {
@@ -99,6 +105,9 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 	if m.DM() {
 		// The etiquette is about channels.
 		return nil
+	}
+	if !pasted {
+		return r.Ephemeral(ctx, uploadNote)
 	}
 	return r.Ephemeral(ctx, pasteNote)
 }

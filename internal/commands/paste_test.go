@@ -27,13 +27,21 @@ func goCode(n int) string {
 // slackEscape writes text as Slack sends it.
 func slackEscape(s string) string { return handler.Escape(s) }
 
-// sharedReply is what a successful share answers: the link in the thread,
-// then the note to the poster.
+// sharedReply is what a successful share of a paste answers: the link in
+// the thread, then the note to the poster.
 func sharedReply(link string) []call {
 	return []call{
 		{Op: "reply", Thread: true, Text: "I put that code on the Go Playground, where it is easier to read and run: " + link},
 		{Op: "ephemeral", To: "UASKER", Text: pasteNote},
 	}
+}
+
+// sharedUpload is what a successful share of an uploaded file answers: the
+// note does not speak of pasting.
+func sharedUpload(link string) []call {
+	c := sharedReply(link)
+	c[1].Text = uploadNote
+	return c
 }
 
 func TestPastedCode(t *testing.T) {
@@ -136,7 +144,7 @@ func TestPlaygroundFiles(t *testing.T) {
 	if len(shares) != 1 || string(shares[0].Code) != string(e.files.files[url1]) {
 		t.Fatalf("shares %+v, want the file", shares)
 	}
-	if diff := cmp.Diff(sharedReply(e.pg.URL+"/p/"+shares[0].ID), got); diff != "" {
+	if diff := cmp.Diff(sharedUpload(e.pg.URL+"/p/"+shares[0].ID), got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 

@@ -43,6 +43,8 @@ type Workspace interface {
 	DM(user string) string
 	// JoinChannel adds user to the channel's members.
 	JoinChannel(user, channel string)
+	// Member reports whether user is in the channel.
+	Member(user, channel string) bool
 	// AddFile stores a file the bot can download; it returns its ID and private URL.
 	AddFile(name string, content []byte) (id, url string)
 }
@@ -70,6 +72,8 @@ type Console struct {
 	channel string // current channel's name; "" in the DM
 	seq     atomic.Int64
 	started bool
+	lastTS  map[string]string // conversation ID -> ts of the last message said there
+	thread  string            // ts of the thread being talked in; "" outside threads
 }
 
 // Help is the console's own help.
@@ -82,6 +86,8 @@ Commands:
   /join           the current person joins the workspace (team_join)
   /join #channel  the current person joins a channel (member_joined_channel)
   /upload FILE    share a file as a snippet in the current conversation
+  /thread         talk in a thread under the last message said here; again to leave it
+  """             on a line of its own, starts and ends a message of several lines (a code paste)
   /help           this text
 Every Web API call the bot makes is printed: method, where, text.`
 
@@ -99,6 +105,9 @@ func (c *Console) Prompt() string {
 	if c.channel == "" {
 		where = "DM with @gopherbot"
 	}
+	if c.thread != "" {
+		where += " (thread)"
+	}
 	return fmt.Sprintf("%s in %s> ", c.user, where)
 }
 
@@ -107,6 +116,7 @@ func (c *Console) defaults() {
 		return
 	}
 	c.started = true
+	c.lastTS = map[string]string{}
 	if c.Session == "" {
 		c.Session = fmt.Sprintf("Ev%010d", c.now().Unix())
 	}
@@ -136,7 +146,17 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 		if echo {
 			fmt.Fprintf(c.Out, "%s%s\n", c.Prompt(), line)
 		}
-		if err := c.Line(ctx, line); err != nil {
+		var err error
+		if line == `"""` {
+			var text string
+			text, err = c.block(sc, echo)
+			if err == nil {
+				err = c.say(ctx, text, nil)
+			}
+		} else {
+			err = c.Line(ctx, line)
+		}
+		if err != nil {
 			if errors.Is(err, errQuit) {
 				return nil
 			}
@@ -155,6 +175,22 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 }
 
 var errQuit = errors.New("quit")
+
+// block reads the lines of a message up to a closing """, as they are.
+func (c *Console) block(sc *bufio.Scanner, echo bool) (string, error) {
+	var lines []string
+	for sc.Scan() {
+		line := sc.Text()
+		if echo {
+			fmt.Fprintf(c.Out, "  %s\n", line)
+		}
+		if strings.TrimSpace(line) == `"""` {
+			return strings.Join(lines, "\n"), nil
+		}
+		lines = append(lines, line)
+	}
+	return "", errors.New(`a message started with """ has no closing """`)
+}
 
 // Line handles one line: a console command or a message.
 func (c *Console) Line(ctx context.Context, line string) error {
@@ -185,9 +221,20 @@ func (c *Console) Line(ctx context.Context, line string) error {
 		if _, created := c.Workspace.Channel(name); created {
 			fmt.Fprintf(c.Out, "(created #%s)\n", name)
 		}
-		c.channel = name
+		c.channel, c.thread = name, ""
 	case "/dm":
-		c.channel = ""
+		c.channel, c.thread = "", ""
+	case "/thread":
+		if c.thread != "" {
+			c.thread = ""
+			return nil
+		}
+		id, _ := c.where()
+		ts := c.lastTS[id]
+		if ts == "" {
+			return errors.New("/thread: nothing has been said here yet to start a thread under")
+		}
+		c.thread = ts
 	case "/join":
 		if arg == "" {
 			return c.teamJoin(ctx)
@@ -265,6 +312,11 @@ func (c *Console) say(ctx context.Context, text string, files []map[string]any) 
 		"type": "message", "channel": chID, "channel_type": chType,
 		"user": uid, "text": enc, "ts": ts, "event_ts": ts,
 	}
+	if c.thread != "" {
+		ev["thread_ts"] = c.thread
+	} else {
+		c.lastTS[chID] = ts
+	}
 	if files != nil {
 		ev["subtype"] = "file_share"
 		ev["files"] = files
@@ -273,10 +325,14 @@ func (c *Console) say(ctx context.Context, text string, files []map[string]any) 
 		return err
 	}
 	if mentioned && chType != "im" {
-		return c.post(ctx, map[string]any{
+		mention := map[string]any{
 			"type": "app_mention", "channel": chID, "user": uid,
 			"text": enc, "ts": ts, "event_ts": ts, "files": files,
-		})
+		}
+		if c.thread != "" {
+			mention["thread_ts"] = c.thread
+		}
+		return c.post(ctx, mention)
 	}
 	return nil
 }
@@ -296,8 +352,13 @@ func (c *Console) teamJoin(ctx context.Context) error {
 func (c *Console) channelJoin(ctx context.Context, name string) error {
 	uid, _ := c.Workspace.User(c.user)
 	chID, _ := c.Workspace.Channel(name)
+	c.channel, c.thread = name, ""
+	if c.Workspace.Member(uid, chID) {
+		// Slack sends nothing for someone who is already there.
+		fmt.Fprintf(c.Out, "(@%s is already in #%s)\n", c.user, name)
+		return nil
+	}
 	c.Workspace.JoinChannel(uid, chID)
-	c.channel = name
 	return c.post(ctx, map[string]any{
 		"type": "member_joined_channel", "user": uid, "channel": chID,
 		"channel_type": "C", "event_ts": c.ts(),

@@ -55,6 +55,14 @@ func (w *workspace) Channel(name string) (string, bool) {
 func (w *workspace) ChannelID(name string) (string, bool) { id, ok := w.channels[name]; return id, ok }
 func (w *workspace) DM(user string) string                { return "D" + user }
 func (w *workspace) JoinChannel(user, ch string)          { w.members[ch] = append(w.members[ch], user) }
+func (w *workspace) Member(user, ch string) bool {
+	for _, u := range w.members[ch] {
+		if u == user {
+			return true
+		}
+	}
+	return false
+}
 func (w *workspace) AddFile(name string, b []byte) (string, string) {
 	w.files[name] = b
 	return "F1", "http://files.test/F1"
@@ -168,5 +176,68 @@ func TestCommandErrors(t *testing.T) {
 	}
 	if len(g.events) != 0 {
 		t.Errorf("bad commands sent %d events", len(g.events))
+	}
+}
+
+func TestBlocksThreadsAndRejoins(t *testing.T) {
+	c, g, out := setup(t, "secret")
+	script := strings.Join([]string{
+		"first",
+		`"""`,
+		"package main",
+		"",
+		"    func main() {}",
+		`"""`,
+		"/thread",
+		"in the thread",
+		"/thread",
+		"back outside",
+		"/join #newbies",
+		"/join #newbies",
+	}, "\n")
+	if err := c.Run(context.Background(), strings.NewReader(script), true, false); err != nil {
+		t.Fatal(err)
+	}
+	type ev struct{ Type, Text, TS, ThreadTS string }
+	var got []ev
+	for _, e := range g.events {
+		s := func(k string) string { v, _ := e[k].(string); return v }
+		got = append(got, ev{s("type"), s("text"), s("ts"), s("thread_ts")})
+	}
+	if len(got) != 5 {
+		t.Fatalf("got %d events, want 5: %+v", len(got), got)
+	}
+	if got[1].Text != "package main\n\n    func main() {}" {
+		t.Errorf("block text = %q", got[1].Text)
+	}
+	// The thread hangs under the last message said: the block.
+	if got[2].Text != "in the thread" || got[2].ThreadTS != got[1].TS || got[2].ThreadTS == "" {
+		t.Errorf("thread message = %+v, want thread_ts %q", got[2], got[1].TS)
+	}
+	if got[3].ThreadTS != "" {
+		t.Errorf("second /thread did not leave the thread: %+v", got[3])
+	}
+	if got[4].Type != "member_joined_channel" {
+		t.Errorf("last event = %+v, want one member_joined_channel", got[4])
+	}
+	if !strings.Contains(out.String(), "(@alice is already in #newbies)") {
+		t.Errorf("no note about joining twice:\n%s", out)
+	}
+}
+
+func TestUnclosedBlock(t *testing.T) {
+	c, g, out := setup(t, "secret")
+	if err := c.Run(context.Background(), strings.NewReader("\"\"\"\nno end"), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.events) != 0 || !strings.Contains(out.String(), "no closing") {
+		t.Errorf("events %v, output %q", g.events, out)
+	}
+}
+
+func TestThreadNeedsAMessage(t *testing.T) {
+	c, _, _ := setup(t, "secret")
+	if err := c.Line(context.Background(), "/thread"); err == nil {
+		t.Error("/thread with nothing said: no error")
 	}
 }
