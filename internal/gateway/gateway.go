@@ -320,7 +320,11 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	s.stats.requests.Add(1)
 
 	body, status := readBody(r)
-	if status != 0 {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		s.reject(w, r, status, "body over 1 MiB")
+		return
+	case http.StatusBadRequest:
 		s.reject(w, r, status, "cannot read the body")
 		return
 	}
@@ -408,6 +412,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request, v *fastjs
 		s.stats.unavailable.Add(1)
 		s.log.Error().Err(err).Str("request_id", header(r, "X-Request-Id")).
 			Str("event_id", e.ID).Str("kind", kind).Str("retry_num", retry).
+			Str("retry_reason", header(r, "X-Slack-Retry-Reason")).
 			Msg("could not store the event; answering 503 so that Slack retries")
 		http.Error(w, "could not store the event, please retry", http.StatusServiceUnavailable)
 		return
