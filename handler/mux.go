@@ -318,7 +318,9 @@ func (mx *Mux) NotFound(h Handler) {
 //	mux.Command("help", "What I can do.", mux.HelpHandler(), "commands")
 func (mx *Mux) HelpHandler() Handler {
 	return HandlerFunc(func(ctx context.Context, m *Message, r Responder) error {
-		return r.Reply(ctx, mx.Help())
+		// The list is long: in a channel it goes in a thread under the
+		// question, so that it does not push the conversation away.
+		return r.Reply(ctx, mx.Help(), InThread())
 	})
 }
 

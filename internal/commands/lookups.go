@@ -119,6 +119,9 @@ func (b *bot) xkcd(ctx context.Context, m *handler.Message, r handler.Responder)
 			n, ok = v, true
 		}
 	}
+	if v, err := strconv.Atoi(strings.TrimPrefix(arg, "#")); err == nil && !ok && v < 1 {
+		return r.Reply(ctx, "xkcd comics are numbered from 1, like `xkcd:1` (it is about barrels).", handler.MentionAsked())
+	}
 	if !ok {
 		b.Log.Info().Str("arg", m.Arg).Msg("commands: xkcd: not a number or known name")
 		names := make([]string, 0, len(xkcdComics))

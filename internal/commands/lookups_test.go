@@ -85,7 +85,13 @@ func TestXKCD(t *testing.T) {
 			t.Errorf("%q (-want +got):\n%s", text, diff)
 		}
 	}
-	for _, text := range []string{"xkcd:", "xkcd:0", "xkcd:-5", "xkcd:abc", "xkcd:100000", "xkcd:99999999999999999999999", "xkcd:1.5", "xkcd:<!here>"} {
+	for _, text := range []string{"xkcd:0", "xkcd:-5"} {
+		got := e.mustServe(t, mention(text))
+		if len(got) != 1 || !strings.Contains(got[0].Text, "numbered from 1") {
+			t.Errorf("%q answered %+v, want one reply saying comics start at 1", text, got)
+		}
+	}
+	for _, text := range []string{"xkcd:", "xkcd:abc", "xkcd:100000", "xkcd:99999999999999999999999", "xkcd:1.5", "xkcd:<!here>"} {
 		got := e.mustServe(t, mention(text))
 		if len(got) != 1 || !strings.Contains(got[0].Text, "comic number") || strings.Contains(got[0].Text, "xkcd.com/") || strings.Contains(got[0].Text, "<!") {
 			t.Errorf("%q answered %+v, want one reply asking for a number or name", text, got)
