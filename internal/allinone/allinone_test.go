@@ -2,6 +2,7 @@ package allinone
 
 import (
 	"context"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"net"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ func TestScriptSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, logs syncBuffer
+	var out, logs logtest.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err = Run(ctx, cfg, zerolog.New(&logs), Options{

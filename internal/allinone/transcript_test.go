@@ -1,10 +1,10 @@
 package allinone
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"net"
 	"os"
 	"path/filepath"
@@ -177,7 +177,7 @@ func transcript(t *testing.T, rs *redistest.Server, env map[string]string, scrip
 	if err != nil {
 		t.Fatal(err)
 	}
-	var outBuf, logBuf syncBuffer
+	var outBuf, logBuf logtest.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -196,22 +196,4 @@ func transcript(t *testing.T, rs *redistest.Server, env map[string]string, scrip
 		t.Errorf("errors logged:\n%s", logBuf.String())
 	}
 	return outBuf.String(), logBuf.String()
-}
-
-// syncBuffer is a bytes.Buffer safe for the all-in-one's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

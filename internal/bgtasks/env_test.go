@@ -1,9 +1,9 @@
 package bgtasks
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -33,7 +33,7 @@ type env struct {
 	atom   *fakeweb.Feed
 	live   *fakeweb.Live
 	clock  *clock
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	cfg    config.Config
 }
 
@@ -48,7 +48,7 @@ func newEnv(t *testing.T) *env {
 		atom:   fakeweb.NewFeed(fakeweb.Atom, "The Go Blog", "https://example.com/blog"),
 		live:   fakeweb.NewLive(),
 		clock:  &clock{t: time.Date(2025, 3, 4, 18, 0, 0, 0, time.UTC)},
-		logs:   &syncBuffer{},
+		logs:   &logtest.Buffer{},
 	}
 	e.rdb = e.redis.Client()
 	t.Cleanup(e.slack.Close)
@@ -218,22 +218,4 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// syncBuffer collects log lines from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

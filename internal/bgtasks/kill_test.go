@@ -3,6 +3,7 @@ package bgtasks
 import (
 	"context"
 	"fmt"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -66,7 +67,7 @@ func TestKilledLeaderProcess(t *testing.T) {
 		"FEED_POLL_INTERVAL=20ms",
 		"GOTIME_STATUS_URL=" + e.cfg.GoTimeStatusURL,
 	}
-	childLog := &syncBuffer{}
+	childLog := &logtest.Buffer{}
 	child.Stdout, child.Stderr = childLog, childLog
 	if err := child.Start(); err != nil {
 		t.Fatal(err)

@@ -1,10 +1,10 @@
 package consumer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +37,7 @@ type env struct {
 	api   *slackapi.Client
 	c     *Consumer
 	q     *workqueue.Queue // publishes and reads stats
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 
 	mu   sync.Mutex
 	next int // event IDs handed out
@@ -54,7 +54,7 @@ type envOptions struct {
 // newEnv builds the parts and the Consumer, without starting it.
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, logs: &syncBuffer{}}
+	e := &env{t: t, logs: &logtest.Buffer{}}
 	e.redis = o.redis
 	if e.redis == nil {
 		e.redis = redistest.Start(t)
@@ -363,22 +363,4 @@ func (e *env) seen() []string {
 		}
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer safe for the consumer's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

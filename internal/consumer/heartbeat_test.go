@@ -6,18 +6,6 @@ import (
 	"time"
 )
 
-// waitLog polls the consumer's logs for s.
-func (e *env) waitLog(s string) {
-	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(e.logs.String(), s) {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("no %q in the logs after 10s", s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestRedisLostAndBack stops Redis under a running consumer: past the
 // heartbeat limit it stops taking work, and once Redis is back it consumes
 // again by itself, with nothing restarted by hand.
@@ -28,9 +16,9 @@ func TestRedisLostAndBack(t *testing.T) {
 	e.waitIdle()
 
 	e.redis.Stop()
-	e.waitLog("Redis lost: stopped taking work")
+	e.logs.WaitFor(t, "Redis lost: stopped taking work", 10*time.Second)
 	e.redis.Restart() // its data is gone: the stream and the group too
-	e.waitLog("Redis is back: taking work again")
+	e.logs.WaitFor(t, "Redis is back: taking work again", 10*time.Second)
 
 	e.publish(e.message(said{user: "bob", channel: "dm", text: "books"}))
 	e.waitIdle()

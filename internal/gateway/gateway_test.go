@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,26 +32,8 @@ const secret = "8f742231b10e8888abcd99yyyzzz85a5"
 // epoch is the fake now of the tests: the time of the testdata events.
 var epoch = time.Unix(1716140000, 0)
 
-// logBuffer collects the JSON log lines of a Server.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// lines returns the log lines that have every field of want.
-func (l *logBuffer) lines(t *testing.T, want map[string]any) []map[string]any {
+// logLines returns the log lines that have every field of want.
+func logLines(t *testing.T, l *logtest.Buffer, want map[string]any) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for line := range strings.Lines(l.String()) {
@@ -77,7 +59,7 @@ type harness struct {
 	redis *redistest.Server
 	rdb   *redis.Client
 	srv   *gateway.Server
-	logs  *logBuffer
+	logs  *logtest.Buffer
 }
 
 func testConfig() config.Config {
@@ -98,9 +80,9 @@ func newHarness(t testing.TB) *harness {
 }
 
 // server returns another gateway with cfg on the harness's Redis.
-func (h *harness) server(t testing.TB, cfg config.Config) (*gateway.Server, *logBuffer) {
+func (h *harness) server(t testing.TB, cfg config.Config) (*gateway.Server, *logtest.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	log := zerolog.New(logs).Level(zerolog.DebugLevel)
 	s := gateway.New(cfg, log, h.rdb, gateway.WithClock(func() time.Time { return epoch }))
 	t.Cleanup(func() { s.Close() })
@@ -382,7 +364,7 @@ func TestServeEvents(t *testing.T) {
 				t.Errorf("Stats().Enqueued = %d, want %d", after.Enqueued, before.Enqueued+1)
 			}
 			if w.Code/100 != 2 {
-				if lines := logs.lines(t, map[string]any{"level": "warn", "status": float64(w.Code)}); len(lines) == 0 {
+				if lines := logLines(t, logs, map[string]any{"level": "warn", "status": float64(w.Code)}); len(lines) == 0 {
 					t.Errorf("no warning logged for the %d answer; logs:\n%s", w.Code, logs)
 				}
 			}
@@ -439,7 +421,7 @@ func TestRetryDeduplicated(t *testing.T) {
 	if st.Enqueued != 1 || st.Duplicates != 3 || st.Non2xx() != 0 {
 		t.Errorf("Stats() = %+v, want 1 enqueued, 3 duplicates, no non-2xx", st)
 	}
-	lines := h.logs.lines(t, map[string]any{"event_id": "Ev073ZM8B2CD", "retry_num": "3", "retry_reason": "http_timeout"})
+	lines := logLines(t, h.logs, map[string]any{"event_id": "Ev073ZM8B2CD", "retry_num": "3", "retry_reason": "http_timeout"})
 	if len(lines) != 1 {
 		t.Errorf("want one log line of retry 3 with its reason; logs:\n%s", h.logs)
 	}
@@ -469,7 +451,7 @@ func TestRedisDown(t *testing.T) {
 	if st := h.srv.Stats(); st.Unavailable != 1 || st.Non2xx() != 1 || st.Enqueued != 0 {
 		t.Errorf("Stats() = %+v, want 1 unavailable", st)
 	}
-	if lines := h.logs.lines(t, map[string]any{"level": "error", "event_id": "Ev073ZN1XY9Q", "kind": slackevent.TeamJoin}); len(lines) != 1 {
+	if lines := logLines(t, h.logs, map[string]any{"level": "error", "event_id": "Ev073ZN1XY9Q", "kind": slackevent.TeamJoin}); len(lines) != 1 {
 		t.Errorf("want one error line naming the event; logs:\n%s", h.logs)
 	}
 
@@ -508,10 +490,10 @@ func TestLogs(t *testing.T) {
 	r.Header.Set("X-Request-ID", "5d1e7a9c-req-bad")
 	serve(h.srv.Handler(), r)
 
-	if got := h.logs.lines(t, map[string]any{"request_id": "5d1e7a9c-req-ok", "event_id": "Ev073ZK5QW1A", "kind": slackevent.MessageChannel}); len(got) != 1 {
+	if got := logLines(t, h.logs, map[string]any{"request_id": "5d1e7a9c-req-ok", "event_id": "Ev073ZK5QW1A", "kind": slackevent.MessageChannel}); len(got) != 1 {
 		t.Errorf("want one line with the request id, event id and kind; logs:\n%s", h.logs)
 	}
-	if got := h.logs.lines(t, map[string]any{"request_id": "5d1e7a9c-req-bad", "level": "warn", "status": float64(401)}); len(got) != 1 {
+	if got := logLines(t, h.logs, map[string]any{"request_id": "5d1e7a9c-req-bad", "level": "warn", "status": float64(401)}); len(got) != 1 {
 		t.Errorf("want one warning with the request id of the rejected request; logs:\n%s", h.logs)
 	}
 }
@@ -583,7 +565,7 @@ func TestServeShutdown(t *testing.T) {
 	if diff := cmp.Diff(map[string][]string{slackevent.MemberJoinedChannel: {"Ev073ZP4RS7T"}}, got); diff != "" {
 		t.Errorf("enqueued (-want +got):\n%s", diff)
 	}
-	if lines := h.logs.lines(t, map[string]any{"message": "gateway stopped"}); len(lines) != 1 || lines[0]["stats"].(map[string]any)["enqueued"] != float64(1) {
+	if lines := logLines(t, h.logs, map[string]any{"message": "gateway stopped"}); len(lines) != 1 || lines[0]["stats"].(map[string]any)["enqueued"] != float64(1) {
 		t.Errorf("want one 'gateway stopped' line with the stats; logs:\n%s", h.logs)
 	}
 }

@@ -1,9 +1,9 @@
 package slackapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"net"
 	"slices"
 	"strings"
@@ -19,29 +19,11 @@ import (
 	"github.com/gophers/gopherbot/workqueue"
 )
 
-// logBuf collects a client's log lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type env struct {
 	fake *slackfake.Server
 	ws   slackfake.Workspace
 	rs   *redistest.Server
-	log  *logBuf
+	log  *logtest.Buffer
 }
 
 func setup(t *testing.T, opts ...slackfake.Option) *env {
@@ -52,7 +34,7 @@ func setup(t *testing.T, opts ...slackfake.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{fake: fake, ws: ws, rs: redistest.Start(t), log: &logBuf{}}
+	return &env{fake: fake, ws: ws, rs: redistest.Start(t), log: &logtest.Buffer{}}
 }
 
 // client returns a client of the fake with quick backoffs for tests.
@@ -369,7 +351,7 @@ func TestNetworkError(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	log := &logBuf{}
+	log := &logtest.Buffer{}
 	c := New("xoxb-secret-token", "http://"+addr+"/api/", nil, zerolog.New(log),
 		WithBackoff(time.Millisecond, 5*time.Millisecond), WithMaxAttempts(3))
 	_, err = c.PostMessage(ctxT(t, 10*time.Second), "C1", "x", PostOptions{})
