@@ -2,7 +2,6 @@ package allinone
 
 import (
 	"context"
-	"github.com/gophers/gopherbot/internal/logtest"
 	"net"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/logtest"
 )
 
 // TestScriptSession runs a console script through the local all-in-one,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/gophers/gopherbot/internal/logtest"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"github.com/gophers/gopherbot/internal/redistest"
 )
 

@@ -3,7 +3,6 @@ package bgtasks
 import (
 	"context"
 	"fmt"
-	"github.com/gophers/gopherbot/internal/logtest"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/gophers/gopherbot/config"
 	"github.com/gophers/gopherbot/internal/fakeweb"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"github.com/gophers/gopherbot/internal/redistest"
 	"github.com/gophers/gopherbot/internal/slackapi"
 	"github.com/gophers/gopherbot/internal/slackfake"

@@ -3,7 +3,6 @@ package bgtasks
 import (
 	"context"
 	"fmt"
-	"github.com/gophers/gopherbot/internal/logtest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -14,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/logtest"
 )
 
 // childEnv, when set, makes the test binary run as a bgtasks process (the

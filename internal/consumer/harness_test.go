@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gophers/gopherbot/internal/logtest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"github.com/gophers/gopherbot/internal/playground"
 	"github.com/gophers/gopherbot/internal/redistest"
 	"github.com/gophers/gopherbot/internal/slackapi"

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/gophers/gopherbot/internal/logtest"
 	"io"
 	"net"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/gophers/gopherbot/config"
 	"github.com/gophers/gopherbot/internal/gateway"
+	"github.com/gophers/gopherbot/internal/logtest"
 	"github.com/gophers/gopherbot/internal/redistest"
 	"github.com/gophers/gopherbot/internal/slackevent"
 )

@@ -3,7 +3,6 @@ package slackapi
 import (
 	"context"
 	"errors"
-	"github.com/gophers/gopherbot/internal/logtest"
 	"net"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
+	"github.com/gophers/gopherbot/internal/logtest"
 	"github.com/gophers/gopherbot/internal/redistest"
 	"github.com/gophers/gopherbot/internal/slackfake"
 	"github.com/gophers/gopherbot/workqueue"
