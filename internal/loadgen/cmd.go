@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -26,7 +27,7 @@ import (
 	"github.com/gophers/gopherbot/internal/gateway"
 )
 
-const usage = `usage: loadgen [flags] (-url URL | -baseline | -self -redis URL | -compare -redis URL)
+const usage = `usage: loadgen [flags] (-url URL | -baseline | -self -redis URL | -compare -redis URL | -e2e -redis URL)
 
 Sends pre-signed Slack events over keep-alive connections and prints
 throughput, latency percentiles and the answers by status.
@@ -35,6 +36,14 @@ throughput, latency percentiles and the answers by status.
   -baseline      measure an in-process bare net/http handler that only reads the body
   -self          measure the real gateway in-process, on the Redis given by -redis
   -compare       -baseline then -self in one run, and print their throughput ratio
+  -e2e           end to end, in-process: the real gateway, one real consumer and the
+                 fake Slack Web API on the Redis given by -redis (which must hold no
+                 unhandled events). Every event is a DM ("d/example.com/e<n>") from one
+                 of -users people; its answer is matched to it in the fake Slack.
+                 -rate R (> 0): offer R events/s open loop for -d after -warmup events;
+                 latency from each event's scheduled send time to its answer in Slack.
+                 -rate 0: queue -n events through the gateway, then start the consumer;
+                 its steady rate (10% to 90% answer) against a post-only baseline.
 
 Targets must be on a loopback address.
 
@@ -51,29 +60,37 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		baseline = fs.Bool("baseline", false, "measure a bare in-process handler")
 		self     = fs.Bool("self", false, "measure the gateway in-process")
 		compare  = fs.Bool("compare", false, "baseline, then gateway, and their ratio")
-		redisURL = fs.String("redis", "", "redis:// URL for -self and -compare (loopback)")
+		e2e      = fs.Bool("e2e", false, "gateway, Redis, one consumer and the fake Slack, end to end")
+		redisURL = fs.String("redis", "", "redis:// URL for -self, -compare and -e2e (loopback)")
+		rate     = fs.Float64("rate", 500, "-e2e: events offered per second; 0 measures the consumer's throughput")
+		users    = fs.Int("users", 0, "-e2e: simulated people, one DM each (0: 2 × rate, at least 1000; 10000 for -rate 0)")
+		handlers = fs.Int("handlers", 0, "-e2e: the consumer's handlers in flight (0: CONSUMER_CONCURRENCY's default)")
+		grace    = fs.Duration("grace", 5*time.Second, "-e2e: wait this long without a new answer before counting the rest lost")
 		conns    = fs.Int("c", 16, "concurrent keep-alive connections")
 		count    = fs.Int("n", 100000, "events to send (after the warm-up)")
-		dur      = fs.Duration("d", 20*time.Second, "stop after this long even if -n is not reached")
+		dur      = fs.Duration("d", 20*time.Second, "stop after this long even if -n is not reached (-e2e: send for this long; default 10s)")
 		warmup   = fs.Int("warmup", 2000, "events sent first and not measured")
 		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 		logLevel = fs.String("log-level", "warn", "log level of the in-process gateway")
 	)
+	fs.DurationVar(dur, "duration", *dur, "the same as -d")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	modes := 0
-	for _, on := range []bool{*target != "", *baseline, *self, *compare} {
+	for _, on := range []bool{*target != "", *baseline, *self, *compare, *e2e} {
 		if on {
 			modes++
 		}
 	}
 	if modes != 1 || fs.NArg() > 0 {
 		fs.Usage()
-		return errors.New("loadgen: give exactly one of -url, -baseline, -self, -compare")
+		return errors.New("loadgen: give exactly one of -url, -baseline, -self, -compare, -e2e")
 	}
-	if (*self || *compare) && *redisURL == "" {
-		return errors.New("loadgen: -self and -compare need -redis redis://127.0.0.1:PORT")
+	if (*self || *compare || *e2e) && *redisURL == "" {
+		return errors.New("loadgen: -self, -compare and -e2e need -redis redis://127.0.0.1:PORT")
 	}
 	if *redisURL != "" {
 		if err := CheckLoopback(*redisURL); err != nil {
@@ -84,7 +101,7 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 	if err != nil {
 		return fmt.Errorf("loadgen: -log-level: %w", err)
 	}
-	log := zerolog.New(stderr).Level(lvl).With().Timestamp().Str("proc", "gateway").Logger()
+	log := zerolog.New(stderr).Level(lvl).With().Timestamp().Logger()
 
 	opts := Options{Conns: *conns, Count: *count, Duration: *dur, Warmup: *warmup, Secret: []byte(secret)}
 	if *target == "" {
@@ -94,18 +111,43 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		opts.Secret = []byte(hex.EncodeToString(b))
 	}
 
+	// The profile covers the measured runs; -e2e starts it when its
+	// measured phase starts, after the set-up.
+	startProfile := func() {}
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err != nil {
 			return fmt.Errorf("loadgen: %w", err)
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("loadgen: %w", err)
+		defer pprof.StopCPUProfile() // harmless when it did not start
+		startProfile = func() {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintf(stderr, "loadgen: no CPU profile: %v\n", err)
+			}
 		}
-		defer pprof.StopCPUProfile()
 	}
 
+	if *e2e {
+		o := E2EOptions{
+			RedisURL: *redisURL, Rate: *rate, Duration: 10 * time.Second, Count: 20000,
+			Warmup: int(math.Round(*rate)), Users: *users, Conns: *conns, Grace: *grace,
+			Concurrency: *handlers, Log: log.With().Str("proc", "e2e").Logger(),
+			OnStart: startProfile,
+		}
+		if set["d"] || set["duration"] {
+			o.Duration = *dur
+		}
+		if set["n"] {
+			o.Count = *count
+		}
+		if set["warmup"] {
+			o.Warmup = *warmup
+		}
+		return commandE2E(ctx, o, stdout)
+	}
+
+	startProfile()
 	fmt.Fprintf(stdout, "GOMAXPROCS=%d, %d connections, %d events (+%d warm-up), at most %v\n",
 		runtime.GOMAXPROCS(0), opts.Conns, opts.Count, opts.Warmup, opts.Duration)
 	// cpu/req is this process's CPU time (sender and in-process server) per
@@ -158,7 +200,9 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		return r, nil
 	}
 	bare := func() (string, func() error, error) { return StartBare(ctx) }
-	gw := func() (string, func() error, error) { return StartGateway(ctx, *redisURL, opts.Secret, log) }
+	gw := func() (string, func() error, error) {
+		return StartGateway(ctx, *redisURL, opts.Secret, log.With().Str("proc", "gateway").Logger())
+	}
 
 	switch {
 	case *target != "":
@@ -184,6 +228,68 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		fmt.Fprintf(stdout, "target (>= 60%% of baseline, p99 < 5ms): %s\n", met)
 	}
 	return err
+}
+
+// commandE2E runs -e2e and prints its report.
+func commandE2E(ctx context.Context, o E2EOptions, stdout io.Writer) error {
+	users := o.Users
+	if users == 0 {
+		users = DefaultUsers(o.Rate)
+	}
+	fmt.Fprintf(stdout, "GOMAXPROCS=%d; in-process gateway, one consumer and the fake Slack on Redis %s; %d people, one DM each\n",
+		runtime.GOMAXPROCS(0), strings.TrimPrefix(o.RedisURL, "redis://"), users)
+	if o.Rate > 0 {
+		fmt.Fprintf(stdout, "offering %g events/s for %v (+%d warm-up events), open loop over %d connections\n",
+			o.Rate, o.Duration, o.Warmup, max(o.Conns, 1))
+	} else {
+		fmt.Fprintf(stdout, "queueing %d events through the gateway, then starting the consumer\n", o.Count)
+	}
+	r, err := RunE2E(ctx, o)
+	if err != nil {
+		return err
+	}
+	const format = "%-8s %7v %8v %8v %8v %8v\n"
+	if o.Rate > 0 {
+		// accept: the gateway's answer to the same requests, the baseline;
+		// answer: the fake Slack receiving the bot's answer. Both from the
+		// event's scheduled send time.
+		fmt.Fprintf(stdout, format, "stage", "events", "p50", "p90", "p99", "max")
+		for _, row := range []struct {
+			name string
+			d    Dist
+		}{{"accept", r.Accept}, {"answer", r.Answer}} {
+			fmt.Fprintf(stdout, format, row.name, row.d.N, ms(row.d.P50), ms(row.d.P90), ms(row.d.P99), ms(row.d.Max))
+		}
+	}
+	fmt.Fprintf(stdout, "events %d, gateway %s, no answer from it %d; answered %d, lost %d, duplicates %d, unexpected posts %d\n",
+		r.Events, statuses(r.Statuses), r.Errors, r.Answered, r.Lost, r.Duplicates, r.Unexpected)
+	fmt.Fprintf(stdout, "cpu/event %v (this process), redis/event %v\n", ms(r.CPUPerEvent()), ms(r.RedisPerEvent()))
+	if o.Rate > 0 {
+		fmt.Fprintf(stdout, "answers %.0f/s while measured (offered %g/s); answer/accept p99: %.1f×\n",
+			r.Steady, o.Rate, ratio(r.Answer.P99, r.Accept.P99))
+		met := "met"
+		if r.Answer.P99 >= 25*time.Millisecond || r.Lost > 0 || r.Errors > 0 || o.Rate < 500 {
+			met = "NOT met"
+		}
+		fmt.Fprintf(stdout, "target (p99 < 25ms at 500 events/s offered, none lost): %s\n", met)
+		return nil
+	}
+	fmt.Fprintf(stdout, "queued in %v; post-only baseline %.0f posts/s\n", r.Queued.Round(time.Millisecond), r.PostOnly)
+	fmt.Fprintf(stdout, "one consumer: %.0f events/s steady (10%%..90%%), all answered in %v; consumer/post-only %.1f%%\n",
+		r.Steady, r.Elapsed.Round(time.Millisecond), 100*r.Steady/r.PostOnly)
+	met := "met"
+	if r.Steady < 2000 || r.Lost > 0 {
+		met = "NOT met"
+	}
+	fmt.Fprintf(stdout, "target (>= 2000 events/s, none lost): %s\n", met)
+	return nil
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 // ms rounds a latency for printing.

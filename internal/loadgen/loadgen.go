@@ -188,25 +188,10 @@ func CheckLoopback(rawURL string) error {
 // channel message, as a busy workspace would send them.
 func Presign(secret []byte, u *url.URL, nonce string, n int, now time.Time) [][]byte {
 	ts := strconv.FormatInt(now.Unix(), 10)
-	path := u.RequestURI()
 	out := make([][]byte, n)
 	for i := range out {
 		body := EventBody("Ev"+nonce+strconv.Itoa(i), i, now.Unix())
-		sig := gateway.Signature(secret, ts, body)
-		b := make([]byte, 0, len(body)+300)
-		b = append(b, "POST "...)
-		b = append(b, path...)
-		b = append(b, " HTTP/1.1\r\nHost: "...)
-		b = append(b, u.Host...)
-		b = append(b, "\r\nUser-Agent: Slackbot 1.0 (+https://api.slack.com/robots)\r\nContent-Type: application/json\r\nContent-Length: "...)
-		b = strconv.AppendInt(b, int64(len(body)), 10)
-		b = append(b, "\r\nX-Slack-Request-Timestamp: "...)
-		b = append(b, ts...)
-		b = append(b, "\r\nX-Slack-Signature: "...)
-		b = append(b, sig...)
-		b = append(b, "\r\n\r\n"...)
-		b = append(b, body...)
-		out[i] = b
+		out[i] = rawRequest(u, ts, gateway.Signature(secret, ts, body), body)
 	}
 	return out
 }
