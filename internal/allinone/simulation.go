@@ -2,6 +2,7 @@ package allinone
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,6 +32,9 @@ type Simulation struct {
 	Live       *fakeweb.Live
 	web        *server
 	log        zerolog.Logger
+	cfg        config.Config // as pointed at the simulation
+	out        io.Writer     // the console's
+	episodes   int
 }
 
 // Simulate starts the simulated services and points cfg at them.
@@ -84,7 +88,13 @@ func Simulate(cfg *config.Config, log zerolog.Logger) (*Simulation, error) {
 	cfg.GerritURL = web.URL() + "/gerrit"
 	cfg.Feeds = []config.Feed{{Channel: "gotimefm", URL: web.URL() + "/feeds/gotime.rss"}}
 	cfg.GoTimeStatusURL = web.URL() + "/live/status"
+	// The simulated services are local and cheap to ask: poll them often,
+	// so that /merge, /episode and /live show their posts at once.
+	cfg.GerritPollInterval = time.Second
+	cfg.FeedPollInterval = time.Second
+	cfg.GoTimePollInterval = time.Second
 
+	s.cfg = *cfg
 	log.Info().Str("slack", cfg.SlackAPIURL).Str("playground", pg.URL).Str("web", web.URL()).
 		Msg("no Slack settings: simulated Slack workspace, Go Playground, Gerrit, feed and live status")
 	return s, nil
@@ -143,10 +153,12 @@ func (p *printer) flush() {
 // console returns the body of the console goroutine.
 func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret string, idle func(context.Context) error) func(context.Context) error {
 	p := &printer{out: o.Out, fake: s.Slack, all: o.AllCalls}
+	s.out = o.Out
 	c := &console.Console{
 		Out: o.Out, GatewayURL: gatewayURL, SigningSecret: secret,
 		TeamID: s.Slack.TeamID(), AppID: "A0GOPHERBOT", Session: o.Session,
 		Workspace: workspace{s.Slack},
+		Commands:  s.commands(),
 		Idle: func(ctx context.Context) error {
 			err := idle(ctx)
 			p.flush()
@@ -180,6 +192,99 @@ func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret 
 		p.flush()
 		return err
 	}
+}
+
+// commands are console commands that make the simulated services produce
+// something for the background tasks to announce. Each waits for the
+// announcement, so that a script prints it before its next line.
+func (s *Simulation) commands() map[string]console.Command {
+	return map[string]console.Command{
+		"/merge": {Usage: "/merge SUBJECT", Help: "a Go CL with this subject is merged in the simulated Gerrit", Run: func(ctx context.Context, arg string) error {
+			if arg == "" {
+				return fmt.Errorf("/merge wants a CL subject, such as \"net/http: add a test\"")
+			}
+			if err := polled(ctx, s.Gerrit.Requests); err != nil {
+				return err
+			}
+			seq := s.lastSeq()
+			c := s.Gerrit.Merge(fakeweb.Change{Project: "go", Subject: arg})
+			return s.waitPost(ctx, seq, s.cfg.GerritChannel, fmt.Sprintf("CL %d", c.Number))
+		}},
+		"/episode": {Usage: "/episode TITLE", Help: "a new episode appears in the simulated Go Time feed", Run: func(ctx context.Context, arg string) error {
+			if arg == "" {
+				return fmt.Errorf("/episode wants a title")
+			}
+			if err := polled(ctx, s.Feed.Requests); err != nil {
+				return err
+			}
+			seq := s.lastSeq()
+			s.episodes++
+			s.Feed.Add(fakeweb.Item{
+				ID: fmt.Sprintf("gotime-sim-%d", s.episodes), Title: arg, Published: time.Now(),
+				Link: fmt.Sprintf("https://changelog.com/gotime/sim-%d", s.episodes),
+			})
+			return s.waitPost(ctx, seq, s.cfg.Feeds[0].Channel, "the episode")
+		}},
+		"/live": {Usage: "/live TITLE", Help: "the simulated Go Time show goes live (announced at most once a day)", Run: func(ctx context.Context, arg string) error {
+			if err := polled(ctx, s.Live.Requests); err != nil {
+				return err
+			}
+			seq := s.lastSeq()
+			s.Live.SetLive(arg, "https://changelog.com/live", time.Now())
+			return s.waitPost(ctx, seq, s.cfg.GoTimeChannel, "the live show")
+		}},
+	}
+}
+
+// polled waits until a simulated service has been asked twice. A task's
+// first run ever records what is already there as seen and posts none of
+// it; after the second request the first has surely been recorded, so what
+// the command adds now is news.
+func polled(ctx context.Context, requests func() int) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for requests() < 2 {
+		select {
+		case <-ctx.Done():
+			return errors.New("the background tasks have not polled the simulated service yet; see the logs")
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func (s *Simulation) lastSeq() int {
+	calls := s.Slack.Calls()
+	if len(calls) == 0 {
+		return 0
+	}
+	return calls[len(calls)-1].Seq
+}
+
+// waitPost waits until the bot posts to channel (a name) after call seq.
+// Nothing within a few polls is not an error: shadow mode and the once-a-day
+// rule post nothing, and the note says so.
+func (s *Simulation) waitPost(ctx context.Context, seq int, channel, what string) error {
+	ch, ok := s.Slack.ChannelByName(channel)
+	if !ok {
+		return fmt.Errorf("no channel #%s in the simulated workspace", channel)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := s.Slack.WaitFor(wctx, func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Seq > seq && c.Method == "chat.postMessage" && c.Params["channel"] == ch.ID {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(s.out, "(the bot posted nothing about %s within 5s; see the logs for why)\n", what)
+	}
+	return ctx.Err()
 }
 
 // workspace lets the console act in the simulated Slack workspace.

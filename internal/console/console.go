@@ -17,10 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -66,6 +68,10 @@ type Console struct {
 	// for Slack's retries; tests fix it so that the bot's random choices
 	// (seeded by the event_id) repeat.
 	Session string
+	// Commands are more console commands, by name ("/merge"), added by
+	// whoever runs the console (the all-in-one adds ones that drive its
+	// simulated Gerrit, feed and live show).
+	Commands map[string]Command
 
 	client  http.Client
 	user    string // current person's name
@@ -174,6 +180,13 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 	return sc.Err()
 }
 
+// Command is a console command added through Console.Commands.
+type Command struct {
+	Usage string // e.g. "/merge SUBJECT"
+	Help  string
+	Run   func(ctx context.Context, arg string) error
+}
+
 var errQuit = errors.New("quit")
 
 // block reads the lines of a message up to a closing """, as they are.
@@ -203,6 +216,12 @@ func (c *Console) Line(ctx context.Context, line string) error {
 	switch cmd {
 	case "/help":
 		fmt.Fprintln(c.Out, Help)
+		if len(c.Commands) > 0 {
+			fmt.Fprintln(c.Out, "More commands:")
+			for _, name := range slices.Sorted(maps.Keys(c.Commands)) {
+				fmt.Fprintf(c.Out, "  %-15s %s\n", c.Commands[name].Usage, c.Commands[name].Help)
+			}
+		}
 	case "/quit", "/exit":
 		return errQuit
 	case "/as":
@@ -247,6 +266,9 @@ func (c *Console) Line(ctx context.Context, line string) error {
 	case "/upload":
 		return c.upload(ctx, arg)
 	default:
+		if extra, ok := c.Commands[cmd]; ok {
+			return extra.Run(ctx, arg)
+		}
 		return fmt.Errorf("unknown command %s; /help lists them", cmd)
 	}
 	return nil

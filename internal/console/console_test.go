@@ -241,3 +241,23 @@ func TestThreadNeedsAMessage(t *testing.T) {
 		t.Error("/thread with nothing said: no error")
 	}
 }
+
+func TestAddedCommands(t *testing.T) {
+	c, _, out := setup(t, "secret")
+	var got []string
+	c.Commands = map[string]Command{
+		"/merge": {Usage: "/merge SUBJECT", Help: "merge a CL", Run: func(_ context.Context, arg string) error {
+			got = append(got, arg)
+			return nil
+		}},
+	}
+	if err := c.Run(context.Background(), strings.NewReader("/merge fmt: fix a typo\n/help\n"), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "fmt: fix a typo" {
+		t.Errorf("/merge got %q", got)
+	}
+	if !strings.Contains(out.String(), "/merge SUBJECT") {
+		t.Errorf("/help does not list the added command:\n%s", out)
+	}
+}
