@@ -1,6 +1,9 @@
 // Command loadgen measures the gateway's throughput and latency with
 // pre-signed Slack events; -compare measures a bare net/http handler and the
-// in-process gateway in one run and prints the ratio. See the README.
+// in-process gateway in one run and prints the ratio; -e2e runs the gateway,
+// one consumer and the fake Slack in-process and measures the latency from
+// an event's send time to its answer in Slack (-rate R) or one consumer's
+// throughput (-rate 0). See the README.
 package main
 
 import (

@@ -244,9 +244,14 @@ func commandE2E(ctx context.Context, o E2EOptions, stdout io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "queueing %d events through the gateway, then starting the consumer\n", o.Count)
 	}
+	load0 := loadAverage()
 	r, err := RunE2E(ctx, o)
 	if err != nil {
 		return err
+	}
+	if load0 != "" {
+		// Other work on the machine shows in every figure below.
+		fmt.Fprintf(stdout, "machine load (1-minute average, %d CPUs): %s before, %s after\n", runtime.NumCPU(), load0, loadAverage())
 	}
 	const format = "%-8s %7v %8v %8v %8v %8v\n"
 	if o.Rate > 0 {
@@ -274,15 +279,38 @@ func commandE2E(ctx context.Context, o E2EOptions, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "target (p99 < 25ms at 500 events/s offered, none lost): %s\n", met)
 		return nil
 	}
+	if r.Lost > 0 {
+		fmt.Fprintln(stdout, "note: the consumer drops messages older than 30s when it gets to them; queue fewer (-n) if the lost ones were stale")
+	}
 	fmt.Fprintf(stdout, "queued in %v; post-only baseline %.0f posts/s\n", r.Queued.Round(time.Millisecond), r.PostOnly)
 	fmt.Fprintf(stdout, "one consumer: %.0f events/s steady (10%%..90%%), all answered in %v; consumer/post-only %.1f%%\n",
 		r.Steady, r.Elapsed.Round(time.Millisecond), 100*r.Steady/r.PostOnly)
+	if cpu := r.CPUPerEvent() + r.RedisPerEvent(); cpu > 0 {
+		// Not a measurement: what the CPU per event would allow if this
+		// process (with the fake Slack) and Redis had the cores to themselves.
+		fmt.Fprintf(stdout, "CPU-bound ceiling: %.0f events/s on %d cores at %v per event (this process + Redis)\n",
+			float64(runtime.GOMAXPROCS(0))*float64(time.Second)/float64(cpu), runtime.GOMAXPROCS(0), ms(cpu))
+	}
 	met := "met"
 	if r.Steady < 2000 || r.Lost > 0 {
 		met = "NOT met"
 	}
 	fmt.Fprintf(stdout, "target (>= 2000 events/s, none lost): %s\n", met)
 	return nil
+}
+
+// loadAverage is the machine's 1-minute load average, or "" where there is
+// no /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
 
 func ratio(a, b time.Duration) float64 {
