@@ -269,6 +269,12 @@ func commandE2E(ctx context.Context, o E2EOptions, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "events %d, gateway %s, no answer from it %d; answered %d, lost %d, duplicates %d, unexpected posts %d\n",
 		r.Events, statuses(r.Statuses), r.Errors, r.Answered, r.Lost, r.Duplicates, r.Unexpected)
 	fmt.Fprintf(stdout, "cpu/event %v (this process), redis/event %v\n", ms(r.CPUPerEvent()), ms(r.RedisPerEvent()))
+	if r.Waited > 0 || r.RedisWaited > 0 {
+		// Time runnable but not running: other people's work on a shared
+		// machine, or more threads than cores.
+		fmt.Fprintf(stdout, "waited for a CPU while runnable, per event: this process %v, Redis %v\n",
+			ms(per(r.Waited, r.Answered)), ms(per(r.RedisWaited, r.Answered)))
+	}
 	if o.Rate > 0 {
 		fmt.Fprintf(stdout, "answers %.0f/s while measured (offered %g/s); answer/accept p99: %.1f×\n",
 			r.Steady, o.Rate, ratio(r.Answer.P99, r.Accept.P99))
@@ -412,6 +418,26 @@ func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerol
 		return err
 	})
 	return "http://" + ln.Addr().String() + "/slack/events", stop, nil
+}
+
+// redisPID is the process ID of the Redis server at rdb when it runs on
+// this machine (it is on a loopback address) and /proc shows it, else 0.
+func redisPID(ctx context.Context, rdb *redis.Client) int {
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, _ := strconv.Atoi(v)
+			// In another PID namespace the number may be someone else's.
+			comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+			if pid > 0 && err == nil && strings.Contains(string(comm), "redis") {
+				return pid
+			}
+		}
+	}
+	return 0
 }
 
 // redisCPU is the CPU time the Redis server has used, from INFO cpu, or 0.

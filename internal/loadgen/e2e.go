@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,6 +130,11 @@ type E2EResult struct {
 	// CPU of this process (sender, gateway, consumer, fake Slack) and of the
 	// Redis server in the measured phase.
 	CPU, RedisCPU time.Duration
+	// Waited and RedisWaited are how long the threads of this process and of
+	// the Redis server waited for a CPU while runnable in the measured phase
+	// (Linux, Redis on this machine; else 0): on a shared machine, the part
+	// of the latency that is other people's work.
+	Waited, RedisWaited time.Duration
 }
 
 // CPUPerEvent is this process's CPU per answered event.
@@ -136,6 +142,24 @@ func (r E2EResult) CPUPerEvent() time.Duration { return per(r.CPU, r.Answered) }
 
 // RedisPerEvent is the Redis server's CPU per answered event.
 func (r E2EResult) RedisPerEvent() time.Duration { return per(r.RedisCPU, r.Answered) }
+
+// resources holds the CPU use and the run-queue waits of this process and
+// of Redis so far.
+type resources struct{ cpu, redisCPU, waited, redisWaited time.Duration }
+
+func (p *pipeline) snapshot(ctx context.Context) resources {
+	u := resources{cpu: processCPU(), redisCPU: redisCPU(ctx, p.rdb), waited: runQueueWait(os.Getpid())}
+	if p.redisPID > 0 {
+		u.redisWaited = runQueueWait(p.redisPID)
+	}
+	return u
+}
+
+// since fills in r the resources used from u0 to u.
+func (r *E2EResult) since(u0, u resources) {
+	r.CPU, r.RedisCPU = u.cpu-u0.cpu, u.redisCPU-u0.redisCPU
+	r.Waited, r.RedisWaited = u.waited-u0.waited, u.redisWaited-u0.redisWaited
+}
 
 func per(d time.Duration, n int) time.Duration {
 	if n == 0 {
@@ -232,6 +256,7 @@ type pipeline struct {
 	// baseline are the DMs of the post-only baseline (throughput mode).
 	baseline []person
 	rdb      *redis.Client // the consumer's, also for stats
+	redisPID int           // the Redis server's process, when on this machine
 	api      *slackapi.Client
 	nonce    string
 
@@ -297,6 +322,7 @@ func startPipeline(ctx context.Context, o E2EOptions) (_ *pipeline, err error) {
 	if err := checkIdle(ctx, p.rdb, o.Log); err != nil {
 		return nil, err
 	}
+	p.redisPID = redisPID(ctx, p.rdb)
 	p.api = slackapi.New(p.cfg.SlackBotToken, p.cfg.SlackAPIURL, p.rdb, o.Log.With().Str("part", "slack").Logger())
 
 	u, stop, err := StartGateway(ctx, o.RedisURL, []byte(secret), o.Log.With().Str("part", "gateway").Logger())
@@ -508,8 +534,7 @@ func (p *pipeline) runLatency(ctx context.Context) (E2EResult, error) {
 		accepted = make([]atomic.Int64, total) // offset of the gateway's answer
 		status   = make([]atomic.Int32, total) // 0: no answer
 		wg       sync.WaitGroup
-		cpu0     time.Duration
-		redis0   time.Duration
+		use0     resources
 		started  = make(chan struct{})
 	)
 	startAt := base.Add(sched(o.Warmup))
@@ -518,8 +543,7 @@ func (p *pipeline) runLatency(ctx context.Context) (E2EResult, error) {
 		if o.OnStart != nil {
 			o.OnStart()
 		}
-		redis0 = redisCPU(ctx, p.rdb)
-		cpu0 = processCPU()
+		use0 = p.snapshot(ctx)
 	})
 	defer startTimer.Stop()
 	for _, c := range conns {
@@ -574,10 +598,9 @@ func (p *pipeline) runLatency(ctx context.Context) (E2EResult, error) {
 		Users:    len(p.people),
 		Events:   measured,
 		Statuses: map[int]int{},
-		CPU:      processCPU() - cpu0,
-		RedisCPU: redisCPU(ctx, p.rdb) - redis0,
 		Elapsed:  sendEnd - sched(o.Warmup),
 	}
+	res.since(use0, p.snapshot(ctx))
 	var lat, acc, at []time.Duration
 	for i := o.Warmup; i < total; i++ {
 		code := int(status[i].Load())
@@ -646,12 +669,12 @@ func (p *pipeline) runThroughput(ctx context.Context) (E2EResult, error) {
 	if o.OnStart != nil {
 		o.OnStart()
 	}
-	redis0, cpu0 := redisCPU(ctx, p.rdb), processCPU()
+	use0 := p.snapshot(ctx)
 	if err := p.startConsumer(ctx); err != nil {
 		return E2EResult{}, err
 	}
 	ans.wait(ctx, int64(q.Statuses[200]), o.Grace)
-	res.CPU, res.RedisCPU = processCPU()-cpu0, redisCPU(ctx, p.rdb)-redis0
+	res.since(use0, p.snapshot(ctx))
 	if ctx.Err() != nil {
 		return E2EResult{}, ctx.Err()
 	}

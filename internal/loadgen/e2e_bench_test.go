@@ -56,6 +56,9 @@ func run(b *testing.B, o loadgen.E2EOptions) loadgen.E2EResult {
 		b.Fatalf("%d events, %d answered, %d lost, %d duplicates, %d unexpected posts", r.Events, r.Answered, r.Lost, r.Duplicates, r.Unexpected)
 	}
 	b.ReportMetric(0, "ns/op") // one op is a whole run: not a figure
+	// Time runnable but waiting for a CPU (Linux): high when the machine
+	// is busy with other work, and then every other figure suffers.
+	b.ReportMetric(float64(r.Waited+r.RedisWaited)/float64(time.Microsecond)/float64(max(r.Answered, 1)), "cpu-wait-µs/event")
 	return r
 }
 
