@@ -111,3 +111,11 @@ func TestMiniredis(t *testing.T) {
 		t.Errorf("no log line about the reclaimed entries")
 	}
 }
+
+// The batched publish script works on miniredis too, failures included.
+func TestMiniredisPublishBatch(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	testPublishBatch(t, rdb)
+}

@@ -7,29 +7,68 @@ import "github.com/redis/go-redis/v9"
 // acknowledged without its dead letter, or deduplicated without its entry.
 // They use only commands miniredis implements.
 
-// publishScript appends an event unless its event_id is remembered.
-// The dedup record is written after XADD so that a failed XADD never leaves a
-// record behind that would swallow Slack's retry.
+// publishScript appends a batch of events, each unless its event_id is
+// remembered: one script call for many events, so that Redis pays the cost
+// of a script call once per batch, not once per event. Within the batch the
+// events are handled in order, so a repeated event_id is added once.
+// The dedup record of an event is written after its XADD, so that a failed
+// XADD never leaves a record behind that would swallow Slack's retry. A
+// failed XADD fails its own event only (redis.pcall), as it would alone.
 //
-// KEYS[1] stream, KEYS[2] dedup key (absent: no dedup).
-// ARGV[1] max length, ARGV[2] dedup TTL in ms, ARGV[3] event ID, ARGV[4] body.
-// Returns {1, trimmed} when added, {0, 0} for a duplicate.
+// KEYS[2i-1] is the stream of event i, KEYS[2i] its dedup key, or its stream
+// key again when it has no event_id (then it is not deduplicated).
+// ARGV[1] max length, ARGV[2] dedup TTL in ms, ARGV[2i+1] event_id of event
+// i ("" for none), ARGV[2i+2] its body.
+//
+// Returns {results, trims}: results[i] is 1 when event i was added, 0 for a
+// duplicate, or the error of its XADD; trims lists {i, n} pairs: n entries
+// of event i's stream were dropped by the MAXLEN guard during the batch.
+// Counting them takes one XLEN per stream before its first XADD, and one
+// after the batch only for a stream that may have reached the cap.
 var publishScript = redis.NewScript(publishSrc)
 
 const publishSrc = `
-if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then
-	return {0, 0}
+local maxlen = tonumber(ARGV[1])
+local results, before, added, last = {}, {}, {}, {}
+for i = 1, #KEYS / 2 do
+	local stream, dedup, id = KEYS[2*i-1], KEYS[2*i], ARGV[2*i+1]
+	if id ~= '' and redis.call('EXISTS', dedup) == 1 then
+		results[i] = 0
+	else
+		if not before[stream] then
+			-- pcall: on a key of the wrong type the XADD fails below.
+			local n = redis.pcall('XLEN', stream)
+			if type(n) ~= 'number' then
+				n = 0
+			end
+			before[stream] = n
+			added[stream] = 0
+		end
+		local r = redis.pcall('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'id', id, 'body', ARGV[2*i+2])
+		if type(r) == 'table' and r.err then
+			results[i] = r
+		else
+			added[stream] = added[stream] + 1
+			last[stream] = i
+			if id ~= '' then
+				redis.call('SET', dedup, '1', 'PX', ARGV[2])
+			end
+			results[i] = 1
+		end
+	end
 end
-local before = redis.call('XLEN', KEYS[1])
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[3], 'body', ARGV[4])
-local trimmed = 0
-if before >= tonumber(ARGV[1]) then
-	trimmed = before + 1 - redis.call('XLEN', KEYS[1])
+local trims = {}
+for stream, n in pairs(before) do
+	local total = n + added[stream]
+	if added[stream] > 0 and total > maxlen then
+		local gone = total - redis.call('XLEN', stream)
+		if gone > 0 then
+			trims[#trims + 1] = last[stream]
+			trims[#trims + 1] = gone
+		end
+	end
 end
-if KEYS[2] then
-	redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
-end
-return {1, trimmed}
+return {results, trims}
 `
 
 // ackScript acknowledges an entry and deletes it, so that the stream holds

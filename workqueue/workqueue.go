@@ -15,8 +15,9 @@
 // entry (or found its event_id already stored), so a gateway that answers
 // Slack 2xx only after a successful Publish never loses an event it
 // acknowledged. The dedup check and the append are one Lua script, and
-// concurrent Publish calls share one pipeline: the throughput of a busy
-// gateway is not bounded by one Redis round trip per event. An entry leaves the group's pending list only when a handler
+// concurrent Publish calls share one call of it: the throughput of a busy
+// gateway is not bounded by one Redis round trip, nor one script call, per
+// event. An entry leaves the group's pending list only when a handler
 // succeeded, when it is dead-lettered, or when it vanished from the stream.
 // A handler may run more than once for one entry: when its consumer dies (the
 // entry is reclaimed by another consumer with XAUTOCLAIM once it has been idle
@@ -161,7 +162,8 @@ type Options struct {
 	// holds the slots of its batch, so the default, half of Concurrency
 	// (at most 64), leaves slots for retries and reclaims meanwhile.
 	ReadBatch int
-	// PublishBatch caps the events sent in one publish pipeline; default 512.
+	// PublishBatch caps the events sent in one publish script call;
+	// default 512.
 	PublishBatch int
 	// ClaimInterval is how often idle entries of dead consumers are looked
 	// for; default ClaimIdle/3.
@@ -251,13 +253,16 @@ type Queue struct {
 	opts Options
 	log  zerolog.Logger
 
-	// Publish batching: requests wait in pubQueue while a pipeline is in
+	// Publish batching: requests wait in pubQueue while a batch is in
 	// flight (flushing); flushers counts the goroutines sending them.
 	pubMu     sync.Mutex
 	pubQueue  []*pubReq
 	flushing  bool
 	pubClosed bool
 	flushers  sync.WaitGroup
+	// Buffers of the batch in flight, reused; only the leader touches them.
+	pubBatch []*pubReq
+	pubArgs  []any
 
 	consuming atomic.Bool
 

@@ -173,6 +173,135 @@ func TestPublishDedup(t *testing.T) {
 	}
 }
 
+// One script call appends a whole batch; each event gets its own result,
+// in order, and a failed append fails only its own event and leaves no
+// dedup record behind.
+func TestPublishBatch(t *testing.T) {
+	srv := redistest.Start(t)
+	testPublishBatch(t, srv.Client())
+}
+
+func testPublishBatch(t *testing.T, rdb redis.UniversalClient) {
+	q, _ := newQueue(t, rdb, fastOptions("gateway"))
+	ctx := context.Background()
+	// XADD on a key holding a string fails with WRONGTYPE.
+	if err := rdb.Set(ctx, q.StreamKey(slackevent.TeamJoin), "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	events := []Event{
+		{ID: "Ev1", Kind: slackevent.AppMention, Body: []byte("first")},
+		{ID: "Ev1", Kind: slackevent.MessageChannel, Body: []byte("same ID, same batch")},
+		{ID: "Ev2", Kind: slackevent.TeamJoin, Body: []byte("cannot be stored")},
+		{Kind: slackevent.AppMention, Body: []byte("no ID")},
+		{ID: "Ev2", Kind: slackevent.AppMention, Body: []byte("retry of the failed one")},
+	}
+	reqs := make([]*pubReq, len(events))
+	for i, e := range events {
+		reqs[i] = &pubReq{e: e, done: make(chan struct{}, 1)}
+	}
+	q.flush(reqs)
+
+	var got []string
+	for _, r := range reqs {
+		select {
+		case <-r.done:
+		default:
+			t.Errorf("%s %s: not signalled", r.e.Kind, r.e.ID)
+		}
+		switch {
+		case r.err != nil && strings.Contains(r.err.Error(), "WRONGTYPE"):
+			got = append(got, "WRONGTYPE")
+		case r.err != nil:
+			got = append(got, r.err.Error())
+		default:
+			got = append(got, fmt.Sprint(r.added))
+		}
+	}
+	want := []string{"true", "false", "WRONGTYPE", "true", "true"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	msgs, err := rdb.XRange(ctx, q.StreamKey(slackevent.AppMention), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, fmt.Sprint(m.Values["body"]))
+	}
+	if diff := cmp.Diff([]string{"first", "no ID", "retry of the failed one"}, bodies); diff != "" {
+		t.Errorf("stored bodies (-want +got):\n%s", diff)
+	}
+	if n := rdb.Exists(ctx, q.StreamKey(slackevent.MessageChannel)).Val(); n != 0 {
+		t.Errorf("the duplicate created its stream")
+	}
+	for _, id := range []string{"Ev1", "Ev2"} {
+		if rdb.Exists(ctx, "test:dedup:"+id).Val() != 1 {
+			t.Errorf("no dedup record for %s", id)
+		}
+	}
+}
+
+// After SCRIPT FLUSH (or a Redis restart) the script is loaded again and the
+// batch that met NOSCRIPT is sent again.
+func TestPublishScriptFlushed(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	q, _ := newQueue(t, rdb, fastOptions("gateway"))
+	ctx := context.Background()
+	mustPublish(t, q, Event{ID: "Ev1", Kind: slackevent.AppMention, Body: []byte("x")})
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustPublish(t, q, Event{ID: "Ev2", Kind: slackevent.AppMention, Body: []byte("x")})
+	if added, err := q.Publish(ctx, Event{ID: "Ev1", Kind: slackevent.AppMention}); added || err != nil {
+		t.Errorf("duplicate Publish = %v, %v; want false, nil", added, err)
+	}
+	if n := rdb.XLen(ctx, q.StreamKey(slackevent.AppMention)).Val(); n != 2 {
+		t.Errorf("stream length %d; want 2", n)
+	}
+}
+
+// A caller that stops waiting leaves its request to the batch it is in: the
+// batch is still stored, the leader does not block on the caller, and the
+// request is not reused while the batch holds it.
+func TestPublishCallerGivesUp(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	q, _ := newQueue(t, rdb, fastOptions("gateway"))
+	// Act as the leader of a batch in flight, so that Publish queues its
+	// request and waits.
+	q.pubMu.Lock()
+	q.flushing = true
+	q.flushers.Add(1)
+	q.pubMu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := q.Publish(ctx, Event{ID: "EvGone", Kind: slackevent.AppMention, Body: []byte("x")})
+		errc <- err
+	}()
+	waitUntil(t, "the request is queued", func() bool {
+		q.pubMu.Lock()
+		defer q.pubMu.Unlock()
+		return len(q.pubQueue) == 1
+	})
+	cancel()
+	if err := receive(t, errc); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Publish after its context was cancelled = %v; want context.Canceled", err)
+	}
+	q.lead(false) // sends the queued batch and gives up the lead
+	for i := range 20 {
+		mustPublish(t, q, Event{ID: fmt.Sprintf("Ev%d", i), Kind: slackevent.AppMention, Body: []byte("x")})
+	}
+	if added, err := q.Publish(context.Background(), Event{ID: "EvGone", Kind: slackevent.AppMention}); added || err != nil {
+		t.Errorf("Publish of the abandoned event again = %v, %v; want false, nil (it was stored)", added, err)
+	}
+	if n := rdb.XLen(context.Background(), q.StreamKey(slackevent.AppMention)).Val(); n != 21 {
+		t.Errorf("stream length %d; want 21", n)
+	}
+}
+
 func TestTransientErrorRetried(t *testing.T) {
 	srv := redistest.Start(t)
 	q, _ := newQueue(t, srv.Client(), fastOptions("c"))
