@@ -263,6 +263,7 @@ type Queue struct {
 	// Buffers of the batch in flight, reused; only the leader touches them.
 	pubBatch []*pubReq
 	pubArgs  []any
+	pubLast  int // events in the last batch, under pubMu
 
 	consuming atomic.Bool
 
