@@ -487,24 +487,7 @@ func (p *pipeline) run(ctx context.Context) (E2EResult, error) {
 
 // dial opens the keep-alive connections to the gateway.
 func (p *pipeline) dial(ctx context.Context) ([]*Conn, func(), error) {
-	addr := p.gatewayURL.Host
-	conns := make([]*Conn, p.o.Conns)
-	closeAll := func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}
-	for i := range conns {
-		c, err := Dial(ctx, addr)
-		if err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("loadgen: %w", err)
-		}
-		conns[i] = c
-	}
-	return conns, closeAll, nil
+	return dialAll(ctx, p.gatewayURL.Host, p.o.Conns)
 }
 
 // runLatency offers o.Rate events per second, open loop.

@@ -110,21 +110,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	rand.Read(nonce)
 	reqs := Presign(o.Secret, u, hex.EncodeToString(nonce), o.Warmup+o.Count, time.Now())
 
-	conns := make([]*Conn, o.Conns)
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	for i := range conns {
-		c, err := Dial(ctx, addr)
-		if err != nil {
-			return Result{}, fmt.Errorf("loadgen: %w", err)
-		}
-		conns[i] = c
+	conns, closeAll, err := dialAll(ctx, addr, o.Conns)
+	if err != nil {
+		return Result{}, err
 	}
+	defer closeAll()
 
 	if o.Warmup > 0 {
 		phase(ctx, conns, reqs[:o.Warmup], o.Timeout, time.Time{})
@@ -397,4 +387,23 @@ func runQueueWait(pid int) time.Duration {
 		}
 	}
 	return time.Duration(total)
+}
+
+// dialAll opens n keep-alive connections to addr; closeAll closes them.
+func dialAll(ctx context.Context, addr string, n int) (conns []*Conn, closeAll func(), err error) {
+	conns = make([]*Conn, 0, n)
+	closeAll = func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	for range n {
+		c, err := Dial(ctx, addr)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("loadgen: %w", err)
+		}
+		conns = append(conns, c)
+	}
+	return conns, closeAll, nil
 }
