@@ -7,7 +7,10 @@
 // has two fields: "id" (the Slack event_id, possibly empty) and "body" (the
 // raw request body). Publish remembers each event_id in <Prefix>dedup:<id>
 // for Options.DedupTTL; entries that fail for good go to one dead-letter
-// stream, <Prefix>deadletter.
+// stream, <Prefix>deadletter. One script call stores a batch of events of
+// several kinds with their dedup records, so the queue needs one Redis
+// server (replicas are fine), not Redis Cluster, whose scripts must keep to
+// one hash slot.
 //
 // # Delivery guarantees
 //
