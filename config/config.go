@@ -91,6 +91,7 @@ type Config struct {
 	FeedPollInterval     time.Duration // FEED_POLL_INTERVAL
 	FeedMaxAge           time.Duration // FEED_MAX_AGE: older items are never posted
 	GoTimeStatusURL      string        // GOTIME_STATUS_URL
+	GoTimeScheduleURL    string        // GOTIME_SCHEDULE_URL: the show's schedule, linked in the announcement
 	GoTimeChannel        string        // GOTIME_CHANNEL
 	GoTimePollInterval   time.Duration // GOTIME_POLL_INTERVAL
 	WelcomeSweepInterval time.Duration // WELCOME_SWEEP_INTERVAL
@@ -106,6 +107,7 @@ const (
 	DefaultPlaygroundURL  = "https://play.golang.org"
 	DefaultGerritURL      = "https://go-review.googlesource.com"
 	DefaultGoTimeStatus   = "https://changelog.com/live/status"
+	DefaultGoTimeSchedule = "https://changelog.com/live"
 	DefaultNewbiesChannel = "newbies"
 )
 
@@ -156,6 +158,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		FeedPollInterval:     p.dur("FEED_POLL_INTERVAL", 5*time.Minute),
 		FeedMaxAge:           p.dur("FEED_MAX_AGE", 7*24*time.Hour),
 		GoTimeStatusURL:      p.str("GOTIME_STATUS_URL", DefaultGoTimeStatus),
+		GoTimeScheduleURL:    p.str("GOTIME_SCHEDULE_URL", DefaultGoTimeSchedule),
 		GoTimeChannel:        strings.TrimPrefix(p.str("GOTIME_CHANNEL", "gotimefm"), "#"),
 		GoTimePollInterval:   p.dur("GOTIME_POLL_INTERVAL", time.Minute),
 		WelcomeSweepInterval: p.dur("WELCOME_SWEEP_INTERVAL", 15*time.Minute),
@@ -216,6 +219,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 	for _, u := range []struct{ name, v string }{
 		{"SLACK_API_URL", c.SlackAPIURL}, {"PLAYGROUND_URL", c.PlaygroundURL},
 		{"GERRIT_URL", c.GerritURL}, {"GOTIME_STATUS_URL", c.GoTimeStatusURL},
+		{"GOTIME_SCHEDULE_URL", c.GoTimeScheduleURL},
 	} {
 		if !isHTTPURL(u.v) {
 			p.bad(u.name, "not an http(s) URL")

@@ -72,25 +72,32 @@ func (r *Runner) pollGoTime(ctx context.Context) error {
 	release := func(ctx context.Context) error {
 		return releaseGoTime.Run(ctx, r.rdb, []string{goTimeKey}, now, prev).Err()
 	}
-	if err := r.deliver(ctx, "gotime", r.cfg.GoTimeChannel, goTimeText(st), release); err != nil {
+	if err := r.deliver(ctx, "gotime", r.cfg.GoTimeChannel, goTimeText(st, r.cfg.GoTimeScheduleURL), release); err != nil {
 		return fmt.Errorf("gotime: post: %w", err)
 	}
 	r.log.Info().Str("task", "gotime").Str("title", st.Title).Msg("announced the live show")
 	return nil
 }
 
-// goTimeText is the live announcement.
-func goTimeText(st liveStatus) string {
+// goTimeText is the live announcement: the stream's link from the status,
+// and the schedule of the next shows.
+func goTimeText(st liveStatus, schedule string) string {
 	var b strings.Builder
 	b.WriteString(":studio_microphone: Go Time is live right now")
 	if t := strings.TrimSpace(st.Title); t != "" {
 		b.WriteString(": " + slackEscape(t))
 	}
 	b.WriteString("\nCome listen along and chat with the panel")
-	if st.URL != "" {
+	switch {
+	case st.URL != "":
 		b.WriteString(": " + st.URL)
-	} else {
+	case schedule != "":
+		b.WriteString(": " + schedule)
+	default:
 		b.WriteString(".")
+	}
+	if schedule != "" && st.URL != "" && schedule != st.URL {
+		b.WriteString("\nMissed it? The next shows are listed at " + schedule)
 	}
 	return b.String()
 }

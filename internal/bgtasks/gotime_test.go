@@ -71,3 +71,28 @@ func TestGoTimeRefusedPostRetried(t *testing.T) {
 		t.Fatalf("posts = %q; want one announcement", got)
 	}
 }
+
+func TestGoTimeText(t *testing.T) {
+	const sched = "https://changelog.com/live"
+	for _, tc := range []struct {
+		name     string
+		st       liveStatus
+		schedule string
+		want     string
+	}{
+		{"stream and schedule", liveStatus{Live: true, Title: "Go Time 401", URL: "https://example.com/stream"}, sched,
+			":studio_microphone: Go Time is live right now: Go Time 401\nCome listen along and chat with the panel: https://example.com/stream\nMissed it? The next shows are listed at " + sched},
+		{"no stream link: the schedule page", liveStatus{Live: true}, sched,
+			":studio_microphone: Go Time is live right now\nCome listen along and chat with the panel: " + sched},
+		{"the same page once", liveStatus{Live: true, URL: sched}, sched,
+			":studio_microphone: Go Time is live right now\nCome listen along and chat with the panel: " + sched},
+		{"neither", liveStatus{Live: true, Title: "a <b> & c"}, "",
+			":studio_microphone: Go Time is live right now: a &lt;b&gt; &amp; c\nCome listen along and chat with the panel."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := goTimeText(tc.st, tc.schedule); got != tc.want {
+				t.Errorf("goTimeText:\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
