@@ -115,36 +115,21 @@ func TestMethods(t *testing.T) {
 		t.Errorf("UserInfo (-want +got):\n%s%v", diff, err)
 	}
 
-	var names []string
-	pages := 0
-	for cur := ""; ; pages++ {
+	names, pages := pageAll(t, func(cur string) ([]string, string, error) {
 		chans, next, err := c.ListChannels(ctx, cur, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ch := range chans {
-			names = append(names, ch.Name)
-		}
-		if cur = next; cur == "" {
-			break
-		}
+		return channelNames(chans), next, err
+	})
+	if diff := cmp.Diff(slackfake.DefaultChannels, names); diff != "" || pages != 3 {
+		t.Errorf("ListChannels in %d pages, want 3 (-want +got):\n%s", pages, diff)
 	}
-	if diff := cmp.Diff(slackfake.DefaultChannels, names); diff != "" || pages != 2 {
-		t.Errorf("ListChannels in %d pages, want 3 (-want +got):\n%s", pages+1, diff)
-	}
-	names = nil
-	for cur := ""; ; {
+	names, _ = pageAll(t, func(cur string) ([]string, string, error) {
 		users, next, err := c.ListUsers(ctx, cur, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		var out []string
 		for _, u := range users {
-			names = append(names, u.Name)
+			out = append(out, u.Name)
 		}
-		if cur = next; cur == "" {
-			break
-		}
-	}
+		return out, next, err
+	})
 	if diff := cmp.Diff([]string{"gopherbot", "alice", "bob", "carol"}, names); diff != "" {
 		t.Errorf("ListUsers (-want +got):\n%s", diff)
 	}
@@ -438,19 +423,10 @@ func TestListingResumesAfter429(t *testing.T) {
 	c := e.client(t)
 	e.fake.Inject("conversations.list", slackfake.Fault{Status: 429, RetryAfter: 1, Skip: 1})
 	ctx := ctxT(t, 10*time.Second)
-	var names []string
-	for cur := ""; ; {
+	names, _ := pageAll(t, func(cur string) ([]string, string, error) {
 		chans, next, err := c.ListChannels(ctx, cur, 200)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ch := range chans {
-			names = append(names, ch.Name)
-		}
-		if cur = next; cur == "" {
-			break
-		}
-	}
+		return channelNames(chans), next, err
+	})
 	if diff := cmp.Diff(slackfake.DefaultChannels, names); diff != "" {
 		t.Errorf("every channel once (-want +got):\n%s", diff)
 	}
@@ -464,4 +440,29 @@ func TestListingResumesAfter429(t *testing.T) {
 	if gap := calls[2].Time.Sub(calls[1].Time); gap < time.Second {
 		t.Errorf("page 2 retried after %s, want its Retry-After of 1s", gap)
 	}
+}
+
+// pageAll follows a paged listing from the first cursor to the last,
+// returning every name and the number of pages.
+func pageAll(t *testing.T, page func(cursor string) ([]string, string, error)) (names []string, pages int) {
+	t.Helper()
+	for cur := ""; ; {
+		got, next, err := page(cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		names = append(names, got...)
+		if cur = next; cur == "" {
+			return names, pages
+		}
+	}
+}
+
+func channelNames(chans []Channel) []string {
+	var out []string
+	for _, ch := range chans {
+		out = append(out, ch.Name)
+	}
+	return out
 }
