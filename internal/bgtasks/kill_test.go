@@ -98,15 +98,7 @@ func TestKilledLeaderProcess(t *testing.T) {
 	}
 	<-exited
 	killed := time.Now()
-	e.news(2)
-	waitFor(t, 5*time.Second, "the standby to take over", standby.r.Leading)
-	took := time.Since(killed)
-	t.Logf("takeover %v after SIGKILL (TTL %v)", took, e.cfg.BgtasksLeaseTTL)
-	if limit := e.cfg.BgtasksLeaseTTL + 300*time.Millisecond; took > limit {
-		t.Errorf("takeover took %v; want within one TTL (%v, plus scheduling slack)", took, e.cfg.BgtasksLeaseTTL)
-	}
-	e.waitPosts("golang-cls", 2)
-	e.waitPosts("gotimefm", 2)
+	e.takeover(t, "the standby", "SIGKILL", killed, standby.r.Leading)
 	e.news(3)
 	e.waitPosts("golang-cls", 3)
 	e.waitPosts("gotimefm", 3)
