@@ -11,9 +11,13 @@ import "github.com/redis/go-redis/v9"
 // remembered: one script call for many events, so that Redis pays the cost
 // of a script call once per batch, not once per event. Within the batch the
 // events are handled in order, so a repeated event_id is added once.
-// The dedup record of an event is written after its XADD, so that a failed
-// XADD never leaves a record behind that would swallow Slack's retry. A
-// failed XADD fails its own event only (redis.pcall), as it would alone.
+//
+// Each event costs two commands: SET NX both checks and writes the dedup
+// record, then XADD appends the entry. A failed XADD (a key of the wrong
+// type) deletes the record again within the same script, so that it never
+// swallows Slack's retry, and fails that event only (redis.pcall), as it
+// would alone. The length guard runs once per stream per batch, after its
+// appends: XTRIM MAXLEN ~ returns how many entries it dropped.
 //
 // KEYS[2i-1] is the stream of event i, KEYS[2i] its dedup key, or its stream
 // key again when it has no event_id (then it is not deduplicated).
@@ -21,51 +25,35 @@ import "github.com/redis/go-redis/v9"
 // i ("" for none), ARGV[2i+2] its body.
 //
 // Returns {results, trims}: results[i] is 1 when event i was added, 0 for a
-// duplicate, or the error of its XADD; trims lists {i, n} pairs: n entries
-// of event i's stream were dropped by the MAXLEN guard during the batch.
-// Counting them takes one XLEN per stream before its first XADD, and one
-// after the batch only for a stream that may have reached the cap.
+// duplicate, or the error of its XADD; trims lists {i, n} pairs: the length
+// guard dropped n entries of the stream of event i, the last one added to it.
 var publishScript = redis.NewScript(publishSrc)
 
 const publishSrc = `
-local maxlen = tonumber(ARGV[1])
-local results, before, added, last = {}, {}, {}, {}
+local results, last = {}, {}
 for i = 1, #KEYS / 2 do
 	local stream, dedup, id = KEYS[2*i-1], KEYS[2*i], ARGV[2*i+1]
-	if id ~= '' and redis.call('EXISTS', dedup) == 1 then
+	if id ~= '' and not redis.call('SET', dedup, '1', 'NX', 'PX', ARGV[2]) then
 		results[i] = 0
 	else
-		if not before[stream] then
-			-- pcall: on a key of the wrong type the XADD fails below.
-			local n = redis.pcall('XLEN', stream)
-			if type(n) ~= 'number' then
-				n = 0
-			end
-			before[stream] = n
-			added[stream] = 0
-		end
-		local r = redis.pcall('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 'id', id, 'body', ARGV[2*i+2])
+		local r = redis.pcall('XADD', stream, '*', 'id', id, 'body', ARGV[2*i+2])
 		if type(r) == 'table' and r.err then
+			if id ~= '' then
+				redis.call('DEL', dedup)
+			end
 			results[i] = r
 		else
-			added[stream] = added[stream] + 1
 			last[stream] = i
-			if id ~= '' then
-				redis.call('SET', dedup, '1', 'PX', ARGV[2])
-			end
 			results[i] = 1
 		end
 	end
 end
 local trims = {}
-for stream, n in pairs(before) do
-	local total = n + added[stream]
-	if added[stream] > 0 and total > maxlen then
-		local gone = total - redis.call('XLEN', stream)
-		if gone > 0 then
-			trims[#trims + 1] = last[stream]
-			trims[#trims + 1] = gone
-		end
+for stream, i in pairs(last) do
+	local gone = redis.call('XTRIM', stream, 'MAXLEN', '~', ARGV[1])
+	if gone > 0 then
+		trims[#trims + 1] = i
+		trims[#trims + 1] = gone
 	end
 end
 return {results, trims}

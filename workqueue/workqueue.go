@@ -35,11 +35,11 @@
 //
 // A stream only ever holds entries nobody has finished: an entry is deleted
 // (XDEL) in the same script that acknowledges it (XACK), or that moves it to
-// the dead-letter stream. So the stream length is the backlog, and
-// XADD's MAXLEN ~ Options.MaxLen is only a memory guard for when consumers
-// are down for a long time. When the guard bites, the oldest unhandled
-// entries are dropped: Publish counts them (Stats.Trimmed) and logs a warning,
-// never silently. An entry trimmed or deleted while pending is acknowledged
+// the dead-letter stream. So the stream length is the backlog, and the
+// XTRIM MAXLEN ~ Options.MaxLen that ends each publish batch is only a memory
+// guard for when consumers are down for a long time. When the guard bites,
+// the oldest unhandled entries are dropped: Publish counts them
+// (Stats.Trimmed) and logs a warning, never silently. An entry trimmed or deleted while pending is acknowledged
 // and counted (Stats.Vanished) when a consumer meets it, never reclaimed
 // forever.
 //
