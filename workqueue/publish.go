@@ -147,6 +147,7 @@ func (q *Queue) flush(reqs []*pubReq) {
 	defer cancel()
 	args := q.publishArgs(q.pubArgs[:0], reqs)
 	cmd := redis.NewCmd(ctx, args...)
+	start := time.Now()
 	_ = q.rdb.Process(ctx, cmd)
 	// After a Redis restart or SCRIPT FLUSH the script is gone: load it and
 	// send the batch again (a refused EVALSHA ran nothing).
@@ -158,9 +159,51 @@ func (q *Queue) flush(reqs []*pubReq) {
 			_ = q.rdb.Process(ctx, cmd)
 		}
 	}
+	q.pubNanos.Add(int64(time.Since(start)))
+	q.pubBatches.Add(1)
+	q.pubEvents.Add(int64(len(reqs)))
 	q.publishResults(reqs, cmd)
 	clear(args)
 	q.pubArgs = args[:0]
+}
+
+// PublishStats counts the publish batches a Queue has sent since New.
+type PublishStats struct {
+	Batches   int64         // script calls sent
+	Events    int64         // events in them, new or duplicate, failed or not
+	RoundTrip time.Duration // sum of the batches' round trips to Redis
+}
+
+// EventsPerBatch is the mean batch size, or 0 before the first batch.
+func (s PublishStats) EventsPerBatch() float64 {
+	if s.Batches == 0 {
+		return 0
+	}
+	return float64(s.Events) / float64(s.Batches)
+}
+
+// MeanRoundTrip is the mean time from sending a batch to having its reply,
+// or 0 before the first batch. Every event in a batch waits this long, plus
+// the rest of the batch ahead of it when it arrived.
+func (s PublishStats) MeanRoundTrip() time.Duration {
+	if s.Batches == 0 {
+		return 0
+	}
+	return s.RoundTrip / time.Duration(s.Batches)
+}
+
+// Sub returns the counts of s since an earlier reading old.
+func (s PublishStats) Sub(old PublishStats) PublishStats {
+	return PublishStats{s.Batches - old.Batches, s.Events - old.Events, s.RoundTrip - old.RoundTrip}
+}
+
+// PublishStats returns the publish counters; it reads no Redis.
+func (q *Queue) PublishStats() PublishStats {
+	return PublishStats{
+		Batches:   q.pubBatches.Load(),
+		Events:    q.pubEvents.Load(),
+		RoundTrip: time.Duration(q.pubNanos.Load()),
+	}
 }
 
 // publishArgs appends the EVALSHA of publishScript for reqs to args.

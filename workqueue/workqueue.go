@@ -267,6 +267,8 @@ type Queue struct {
 	pubBatch []*pubReq
 	pubArgs  []any
 	pubLast  int // events in the last batch, under pubMu
+	// Publish counters (PublishStats); written by the leader only.
+	pubBatches, pubEvents, pubNanos atomic.Int64
 
 	consuming atomic.Bool
 

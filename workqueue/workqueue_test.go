@@ -101,6 +101,10 @@ func TestParallelExactlyOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	// Concurrent publishes share batches: fewer script calls than events.
+	if ps := pub.PublishStats(); ps.Events != n || ps.Batches < 1 || ps.Batches >= n || ps.RoundTrip <= 0 {
+		t.Errorf("PublishStats() = %+v; want %d events in fewer batches, with a round trip", ps, n)
+	}
 	waitUntil(t, "every event is handled", func() bool { return rec.n() >= n })
 	s := waitIdle(t, pub, kinds)
 
@@ -170,6 +174,30 @@ func TestPublishDedup(t *testing.T) {
 	ttl := rdb.PTTL(ctx, "test:dedup:Ev1").Val()
 	if ttl <= 14*time.Minute || ttl > 15*time.Minute {
 		t.Errorf("dedup record TTL %v; want about the 15m default", ttl)
+	}
+}
+
+// A lone publisher sends one batch per event; PublishStats counts them and
+// their round trips, duplicates included.
+func TestPublishStats(t *testing.T) {
+	srv := redistest.Start(t)
+	q, _ := newQueue(t, srv.Client(), fastOptions("gateway"))
+	if ps := q.PublishStats(); ps != (PublishStats{}) || ps.EventsPerBatch() != 0 || ps.MeanRoundTrip() != 0 {
+		t.Fatalf("PublishStats() before publishing = %+v", ps)
+	}
+	mustPublish(t, q, Event{ID: "Ev1", Kind: slackevent.AppMention, Body: []byte("x")})
+	first := q.PublishStats()
+	for _, id := range []string{"Ev2", "Ev1"} {
+		if _, err := q.Publish(context.Background(), Event{ID: id, Kind: slackevent.AppMention, Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps := q.PublishStats()
+	if ps.Batches != 3 || ps.Events != 3 || ps.EventsPerBatch() != 1 || ps.MeanRoundTrip() <= 0 {
+		t.Errorf("PublishStats() = %+v (%.1f a batch, %v a round trip); want 3 batches of 1", ps, ps.EventsPerBatch(), ps.MeanRoundTrip())
+	}
+	if d := ps.Sub(first); d.Batches != 2 || d.Events != 2 || d.RoundTrip != ps.RoundTrip-first.RoundTrip {
+		t.Errorf("Sub = %+v; want the last 2 batches", d)
 	}
 }
 

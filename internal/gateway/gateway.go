@@ -73,6 +73,7 @@ type Server struct {
 // publisher is what the gateway needs of the work queue.
 type publisher interface {
 	Publish(ctx context.Context, e workqueue.Event) (added bool, err error)
+	PublishStats() workqueue.PublishStats
 	Close() error
 }
 
@@ -216,6 +217,10 @@ type Stats struct {
 	Dropped     int64 // verified events the bot does not handle, answered 200
 	Rejected    int64 // 4xx answers: bad signature, too large, malformed
 	Unavailable int64 // 503 answers: the queue could not store the event
+
+	// Publish counts the batches the events went to Redis in, and their
+	// round trips: the mean round trip is most of an event's latency.
+	Publish workqueue.PublishStats
 }
 
 // Non2xx is the number of event requests not answered with 2xx. Slack
@@ -230,7 +235,10 @@ func (st Stats) MarshalZerologObject(e *zerolog.Event) {
 		Int64("dropped", st.Dropped).
 		Int64("rejected", st.Rejected).
 		Int64("unavailable", st.Unavailable).
-		Int64("non_2xx", st.Non2xx())
+		Int64("non_2xx", st.Non2xx()).
+		Int64("publish_batches", st.Publish.Batches).
+		Float64("events_per_batch", st.Publish.EventsPerBatch()).
+		Dur("publish_round_trip", st.Publish.MeanRoundTrip())
 }
 
 type counters struct {
@@ -246,6 +254,7 @@ func (s *Server) Stats() Stats {
 		Dropped:     s.stats.dropped.Load(),
 		Rejected:    s.stats.rejected.Load(),
 		Unavailable: s.stats.unavailable.Load(),
+		Publish:     s.queue.PublishStats(),
 	}
 }
 

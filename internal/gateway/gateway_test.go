@@ -363,6 +363,14 @@ func TestServeEvents(t *testing.T) {
 			if len(want) > 0 && after.Enqueued != before.Enqueued+1 {
 				t.Errorf("Stats().Enqueued = %d, want %d", after.Enqueued, before.Enqueued+1)
 			}
+			// Only events that reach the queue are published, one batch each here.
+			wantPublished := before.Publish.Events
+			if len(want) > 0 {
+				wantPublished++
+			}
+			if after.Publish.Events != wantPublished || after.Publish.Batches != wantPublished {
+				t.Errorf("Stats().Publish = %+v, want %d events in as many batches", after.Publish, wantPublished)
+			}
 			if w.Code/100 != 2 {
 				if lines := logLines(t, logs, map[string]any{"level": "warn", "status": float64(w.Code)}); len(lines) == 0 {
 					t.Errorf("no warning logged for the %d answer; logs:\n%s", w.Code, logs)

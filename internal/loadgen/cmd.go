@@ -25,6 +25,7 @@ import (
 
 	"github.com/gophers/gopherbot/config"
 	"github.com/gophers/gopherbot/internal/gateway"
+	"github.com/gophers/gopherbot/workqueue"
 )
 
 const usage = `usage: loadgen [flags] (-url URL | -baseline | -self -redis URL | -compare -redis URL | -e2e -redis URL)
@@ -173,6 +174,9 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		defer rdb.Close()
 	}
 
+	var gwSrv *gateway.Server // set by gw
+	var pubLine string        // the gateway's publish batches, printed last
+	defer func() { fmt.Fprint(stdout, pubLine) }()
 	measure := func(name string, start func() (string, func() error, error)) (Result, error) {
 		u, stop, err := start()
 		if err != nil {
@@ -181,14 +185,29 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		o := opts
 		o.URL = u
 		var redis0 time.Duration
+		var pub0 workqueue.PublishStats
+		var script0 time.Duration
 		onRedis := rdb != nil && name == "gateway"
 		if onRedis {
-			o.OnStart = func() { redis0 = redisCPU(ctx, rdb) }
+			o.OnStart = func() {
+				redis0 = redisCPU(ctx, rdb)
+				script0 = scriptTime(ctx, rdb)
+				pub0 = gwSrv.Stats().Publish
+			}
 		}
 		r, err := Run(ctx, o)
 		var redisPerReq time.Duration
 		if onRedis && r.Requests > 0 {
 			redisPerReq = (redisCPU(ctx, rdb) - redis0) / time.Duration(r.Requests)
+			pub := gwSrv.Stats().Publish.Sub(pub0)
+			// Where the gateway's latency goes: each event waits for the
+			// batch in flight, then for its own.
+			pubLine = fmt.Sprintf("gateway publish: %.1f events a batch, %v mean round trip to Redis (%d batches)",
+				pub.EventsPerBatch(), ms(pub.MeanRoundTrip()), pub.Batches)
+			if d := scriptTime(ctx, rdb) - script0; d > 0 && pub.Batches > 0 {
+				pubLine += fmt.Sprintf(", of which Redis ran the script %v", ms(d/time.Duration(pub.Batches)))
+			}
+			pubLine += "\n"
 		}
 		if serr := stop(); err == nil && serr != nil {
 			err = fmt.Errorf("loadgen: stop %s: %w", name, serr)
@@ -201,7 +220,9 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 	}
 	bare := func() (string, func() error, error) { return StartBare(ctx) }
 	gw := func() (string, func() error, error) {
-		return StartGateway(ctx, *redisURL, opts.Secret, log.With().Str("proc", "gateway").Logger())
+		u, srv, stop, err := StartGateway(ctx, *redisURL, opts.Secret, log.With().Str("proc", "gateway").Logger())
+		gwSrv = srv
+		return u, stop, err
 	}
 
 	switch {
@@ -383,9 +404,9 @@ func StartBare(ctx context.Context) (string, func() error, error) {
 }
 
 // StartGateway runs the real gateway on a free loopback port against the
-// Redis at redisURL and returns its Events API URL and a function that
-// stops it (calling it again is harmless).
-func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerolog.Logger) (string, func() error, error) {
+// Redis at redisURL and returns its Events API URL, the gateway (for its
+// Stats) and a function that stops it (calling it again is harmless).
+func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerolog.Logger) (string, *gateway.Server, func() error, error) {
 	cfg := config.Config{
 		RedisURL:           redisURL,
 		SlackSigningSecret: string(secret),
@@ -395,17 +416,17 @@ func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerol
 	}
 	ropts, err := cfg.RedisOptions()
 	if err != nil {
-		return "", nil, fmt.Errorf("loadgen: -redis: %w", err)
+		return "", nil, nil, fmt.Errorf("loadgen: -redis: %w", err)
 	}
 	rdb := redis.NewClient(ropts)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return "", nil, fmt.Errorf("loadgen: Redis at %s: %w", ropts.Addr, err)
+		return "", nil, nil, fmt.Errorf("loadgen: Redis at %s: %w", ropts.Addr, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		rdb.Close()
-		return "", nil, fmt.Errorf("loadgen: %w", err)
+		return "", nil, nil, fmt.Errorf("loadgen: %w", err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	srv := gateway.New(cfg, log, rdb)
@@ -417,7 +438,7 @@ func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerol
 		rdb.Close()
 		return err
 	})
-	return "http://" + ln.Addr().String() + "/slack/events", stop, nil
+	return "http://" + ln.Addr().String() + "/slack/events", srv, stop, nil
 }
 
 // redisPID is the process ID of the Redis server at rdb when it runs on
@@ -434,6 +455,28 @@ func redisPID(ctx context.Context, rdb *redis.Client) int {
 			comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
 			if pid > 0 && err == nil && strings.Contains(string(comm), "redis") {
 				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// scriptTime is the time Redis has spent running scripts called with
+// EVALSHA (INFO commandstats), or 0.
+func scriptTime(ctx context.Context, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(info) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:")
+		if !ok {
+			continue
+		}
+		for f := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(f, "usec="); ok {
+				us, _ := strconv.ParseInt(v, 10, 64)
+				return time.Duration(us) * time.Microsecond
 			}
 		}
 	}

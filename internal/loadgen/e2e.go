@@ -325,7 +325,7 @@ func startPipeline(ctx context.Context, o E2EOptions) (_ *pipeline, err error) {
 	p.redisPID = redisPID(ctx, p.rdb)
 	p.api = slackapi.New(p.cfg.SlackBotToken, p.cfg.SlackAPIURL, p.rdb, o.Log.With().Str("part", "slack").Logger())
 
-	u, stop, err := StartGateway(ctx, o.RedisURL, []byte(secret), o.Log.With().Str("part", "gateway").Logger())
+	u, _, stop, err := StartGateway(ctx, o.RedisURL, []byte(secret), o.Log.With().Str("part", "gateway").Logger())
 	if err != nil {
 		return nil, err
 	}

@@ -182,7 +182,7 @@ func TestCompare(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Command: %v\nstderr:\n%s", err, errs.String())
 	}
-	for _, want := range []string{"baseline", "gateway", "200:200", "gateway/baseline throughput:"} {
+	for _, want := range []string{"baseline", "gateway", "200:200", "gateway/baseline throughput:", "events a batch", "mean round trip to Redis"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
