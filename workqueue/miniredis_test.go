@@ -79,7 +79,8 @@ func TestMiniredis(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s.Idle() && s.DeadLetters == 1 && s.Vanished == 1
+		// The counters move just after Redis does: wait for them too.
+		return s.Idle() && s.DeadLetters == 1 && s.Vanished == 1 && s.DeadLettered == 1 && s.Acked == 3
 	})
 
 	var got []string

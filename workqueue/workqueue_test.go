@@ -397,8 +397,14 @@ func TestPoisonDeadLettered(t *testing.T) {
 	consume(t, q, []string{kind}, rec)
 	mustPublish(t, q, Event{ID: "EvFlaky", Kind: kind, Body: []byte(`flaky`)})
 	mustPublish(t, q, Event{ID: "EvBad", Kind: kind, Body: []byte(`bad`)})
-	s := waitIdle(t, q, []string{kind})
-	waitUntil(t, "four dead letters", func() bool { return rdb.XLen(ctx, q.DeadLetterKey()).Val() == 4 })
+	waitIdle(t, q, []string{kind})
+	// The counter moves just after the dead letter is written: wait for both.
+	var s Stats
+	waitUntil(t, "four dead letters", func() bool {
+		var err error
+		s, err = q.Stats(ctx, []string{kind})
+		return err == nil && s.DeadLetters == 4 && s.DeadLettered == 4
+	})
 
 	dl, err := q.DeadLetters(ctx, 10)
 	if err != nil {
