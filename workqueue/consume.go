@@ -678,6 +678,27 @@ func (c *consumer) reclaim(ctx, hctx context.Context) {
 			log.Warn().Int64("count", swept).Str("reason", "entries trimmed or deleted while pending").
 				Msg("acknowledged vanished entries")
 		}
+		c.prune(ctx, log, key)
+	}
+}
+
+// prune removes consumers gone for good from the group of stream key (see
+// Options.ConsumerExpiry).
+func (c *consumer) prune(ctx context.Context, log zerolog.Logger, key string) {
+	opts := c.q.opts
+	names, err := pruneScript.Run(ctx, c.q.rdb, []string{key},
+		opts.Group, opts.ConsumerExpiry.Milliseconds(), opts.Consumer).StringSlice()
+	if err != nil {
+		if !isNoGroup(err) && ctx.Err() == nil {
+			log.Warn().Err(err).Msg("cannot remove departed consumers from the group")
+		}
+		return
+	}
+	if len(names) > 0 {
+		c.q.pruned.Add(int64(len(names)))
+		log.Info().Strs("consumers", names).Dur("idle_over", opts.ConsumerExpiry).
+			Str("reason", "no pending entries and no reads for too long").
+			Msg("removed departed consumers from the group")
 	}
 }
 

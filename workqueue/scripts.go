@@ -128,3 +128,27 @@ for _, e in ipairs(p) do
 end
 return n
 `)
+
+// pruneScript removes from the group the consumers that have no pending
+// entries and have been idle longer than the expiry, except the caller.
+// Checking and removing in one script means an entry cannot be delivered to
+// a consumer between the check and its removal (XGROUP DELCONSUMER would
+// drop its pending entries).
+//
+// KEYS[1] stream. ARGV[1] group, ARGV[2] min idle ms, ARGV[3] the caller's
+// consumer name. Returns the names removed.
+var pruneScript = redis.NewScript(`
+local removed = {}
+local min = tonumber(ARGV[2])
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+	local f = {}
+	for i = 1, #c, 2 do
+		f[c[i]] = c[i + 1]
+	end
+	if f['name'] ~= ARGV[3] and f['pending'] == 0 and f['idle'] > min then
+		redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+		removed[#removed + 1] = f['name']
+	end
+end
+return removed
+`)

@@ -22,6 +22,7 @@ type Stats struct {
 	DeadLettered int64 // entries moved to the dead-letter stream
 	Retried      int64 // transient failures scheduled for a retry
 	Vanished     int64 // pending entries found deleted or trimmed, acknowledged
+	Pruned       int64 // departed consumers removed from the group
 }
 
 // StreamStats of one stream.
@@ -82,6 +83,7 @@ func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) {
 		DeadLettered: q.deadLettered.Load(),
 		Retried:      q.retried.Load(),
 		Vanished:     q.vanished.Load(),
+		Pruned:       q.pruned.Load(),
 	}
 	if s.DeadLetters, err = dead.Result(); err != nil {
 		return Stats{}, fmt.Errorf("workqueue: stats: %w", err)

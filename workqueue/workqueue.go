@@ -39,9 +39,13 @@
 // XTRIM MAXLEN ~ Options.MaxLen that ends each publish batch is only a memory
 // guard for when consumers are down for a long time. When the guard bites,
 // the oldest unhandled entries are dropped: Publish counts them
-// (Stats.Trimmed) and logs a warning, never silently. An entry trimmed or deleted while pending is acknowledged
-// and counted (Stats.Vanished) when a consumer meets it, never reclaimed
-// forever.
+// (Stats.Trimmed) and logs a warning, never silently. An entry trimmed or
+// deleted while pending is acknowledged and counted (Stats.Vanished) when a
+// consumer meets it, never reclaimed forever.
+//
+// Consumers leave no names behind either: a consumer with no pending entries
+// that has not read for Options.ConsumerExpiry is removed from the group by
+// the others (Stats.Pruned), in the same script that checks it holds nothing.
 //
 // # Failure policy
 //
@@ -171,6 +175,13 @@ type Options struct {
 	// ClaimInterval is how often idle entries of dead consumers are looked
 	// for; default ClaimIdle/3.
 	ClaimInterval time.Duration
+	// ConsumerExpiry: a consumer of the group that has no pending entries
+	// and has not read for this long is removed from the group, so that
+	// names of processes gone for good (a scaled-down dyno, a laptop run
+	// named by host and PID) do not pile up. A live consumer removed while
+	// its streams were quiet is added back by its next read. Default 1h;
+	// at least 2×ClaimIdle.
+	ConsumerExpiry time.Duration
 	// Backoff is the wait before retrying after failed attempt n (1, 2, ...).
 	// It is capped at ClaimIdle/2 so that a waiting entry never looks
 	// abandoned. Default: 1s doubling per attempt, with ±20% jitter.
@@ -226,6 +237,10 @@ func (o Options) withDefaults() Options {
 	if o.ClaimInterval <= 0 {
 		o.ClaimInterval = o.ClaimIdle / 3
 	}
+	if o.ConsumerExpiry <= 0 {
+		o.ConsumerExpiry = time.Hour
+	}
+	o.ConsumerExpiry = max(o.ConsumerExpiry, 2*o.ClaimIdle)
 	if o.Backoff == nil {
 		o.Backoff = defaultBackoff
 	}
@@ -278,6 +293,7 @@ type Queue struct {
 	deadLettered atomic.Int64
 	retried      atomic.Int64
 	vanished     atomic.Int64
+	pruned       atomic.Int64
 
 	streamKeys sync.Map // kind → stream key
 }
