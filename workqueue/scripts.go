@@ -152,3 +152,27 @@ for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
 end
 return removed
 `)
+
+// requeueScript moves a dead letter back to its stream as a new entry.
+//
+// KEYS[1] dead-letter stream, KEYS[2] the stream of its kind. ARGV[1] dead
+// letter ID, ARGV[2] its kind (as read before: it must not have changed),
+// ARGV[3] max length of the stream. Returns the new entry ID, or nil when the
+// dead letter is gone.
+var requeueScript = redis.NewScript(`
+local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #e == 0 then
+	return false
+end
+local f = {}
+local kv = e[1][2]
+for i = 1, #kv, 2 do
+	f[kv[i]] = kv[i + 1]
+end
+if f['kind'] ~= ARGV[2] or not f['body'] then
+	return redis.error_reply('dead letter ' .. ARGV[1] .. ' is not what was read')
+end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'id', f['id'] or '', 'body', f['body'])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return id
+`)

@@ -195,19 +195,24 @@ func (q *Queue) DeadLetters(ctx context.Context, count int64) ([]DeadLetter, err
 	}
 	out := make([]DeadLetter, 0, len(msgs))
 	for _, m := range msgs {
-		str := func(k string) string { s, _ := m.Values[k].(string); return s }
-		attempts, _ := strconv.Atoi(str("attempts"))
-		out = append(out, DeadLetter{
-			ID:       m.ID,
-			Time:     entryTime(m.ID),
-			Kind:     str("kind"),
-			EntryID:  str("entry"),
-			EventID:  str("id"),
-			Body:     []byte(str("body")),
-			Reason:   str("reason"),
-			Attempts: attempts,
-			Consumer: str("consumer"),
-		})
+		out = append(out, deadLetterOf(m))
 	}
 	return out, nil
+}
+
+// deadLetterOf reads an entry of the dead-letter stream.
+func deadLetterOf(m redis.XMessage) DeadLetter {
+	str := func(k string) string { s, _ := m.Values[k].(string); return s }
+	attempts, _ := strconv.Atoi(str("attempts"))
+	return DeadLetter{
+		ID:       m.ID,
+		Time:     entryTime(m.ID),
+		Kind:     str("kind"),
+		EntryID:  str("entry"),
+		EventID:  str("id"),
+		Body:     []byte(str("body")),
+		Reason:   str("reason"),
+		Attempts: attempts,
+		Consumer: str("consumer"),
+	}
 }

@@ -1,0 +1,71 @@
+package workqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNoDeadLetter is returned for a dead-letter ID that is not (or no
+// longer) in the dead-letter stream.
+var ErrNoDeadLetter = errors.New("workqueue: no such dead letter")
+
+// DeadLetter returns the dead letter with the given ID, or an error wrapping
+// ErrNoDeadLetter.
+func (q *Queue) DeadLetter(ctx context.Context, id string) (DeadLetter, error) {
+	msgs, err := q.rdb.XRangeN(ctx, q.DeadLetterKey(), id, id, 1).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return DeadLetter{}, fmt.Errorf("workqueue: dead letter %s: %w", id, err)
+	}
+	if len(msgs) == 0 {
+		return DeadLetter{}, fmt.Errorf("%w: %s", ErrNoDeadLetter, id)
+	}
+	return deadLetterOf(msgs[0]), nil
+}
+
+// Requeue moves the dead letter id back to the stream of its kind, as a new
+// entry with its event ID and body, and deletes it from the dead-letter
+// stream, atomically. It returns the new entry's ID. It does not go through
+// Publish's deduplication: the event is published on purpose, again. The
+// consumer's record of effects still keeps a reply or DM that was already
+// made from being made twice, and a message event is still dropped when it
+// is too old to answer.
+//
+// A dead letter without a kind or a body (an entry that was undecodable) is
+// refused: there is nothing to run again.
+func (q *Queue) Requeue(ctx context.Context, id string) (entryID string, err error) {
+	d, err := q.DeadLetter(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if d.Kind == "" || len(d.Body) == 0 {
+		return "", fmt.Errorf("workqueue: requeue %s: it has no kind or no body (%s)", id, d.Reason)
+	}
+	res, err := requeueScript.Run(ctx, q.rdb, []string{q.DeadLetterKey(), q.StreamKey(d.Kind)},
+		id, d.Kind, q.opts.MaxLen).Text()
+	switch {
+	case errors.Is(err, redis.Nil):
+		// Requeued or discarded by someone else since we read it.
+		return "", fmt.Errorf("%w: %s", ErrNoDeadLetter, id)
+	case err != nil:
+		return "", fmt.Errorf("workqueue: requeue %s: %w", id, err)
+	}
+	q.log.Info().Str("dead_letter", id).Str("kind", d.Kind).Str("event_id", d.EventID).
+		Str("entry_id", res).Msg("dead letter requeued")
+	return res, nil
+}
+
+// Discard deletes the dead letter id for good.
+func (q *Queue) Discard(ctx context.Context, id string) error {
+	n, err := q.rdb.XDel(ctx, q.DeadLetterKey(), id).Result()
+	if err != nil {
+		return fmt.Errorf("workqueue: discard %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s", ErrNoDeadLetter, id)
+	}
+	q.log.Info().Str("dead_letter", id).Msg("dead letter discarded")
+	return nil
+}

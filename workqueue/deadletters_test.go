@@ -1,0 +1,101 @@
+package workqueue
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gophers/gopherbot/internal/redistest"
+	"github.com/gophers/gopherbot/internal/slackevent"
+)
+
+// A dead letter, once its cause is fixed, is requeued and handled; one that
+// was undecodable is refused and can be discarded.
+func TestRequeue(t *testing.T) {
+	t.Run("redis", func(t *testing.T) { testRequeue(t, redistest.Start(t).Client()) })
+	t.Run("miniredis", func(t *testing.T) {
+		mr := miniredis.RunT(t)
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { rdb.Close() })
+		testRequeue(t, rdb)
+	})
+}
+
+func testRequeue(t *testing.T, rdb redis.UniversalClient) {
+	ctx := context.Background()
+	kind := slackevent.TeamJoin
+	q, lb := newQueue(t, rdb, fastOptions("c"))
+	var broken atomic.Bool
+	broken.Store(true)
+	rec := newRecorder(func(ctx context.Context, d *Delivery) error {
+		if broken.Load() {
+			return Permanent(errors.New("welcome template missing"))
+		}
+		return nil
+	})
+	consume(t, q, []string{kind}, rec)
+	mustPublish(t, q, Event{ID: "EvJoin", Kind: kind, Body: []byte(`{"user":"U1"}`)})
+	var dl []DeadLetter
+	waitUntil(t, "the event is dead-lettered", func() bool {
+		var err error
+		dl, err = q.DeadLetters(ctx, 10)
+		return err == nil && len(dl) == 1
+	})
+	got, err := q.DeadLetter(ctx, dl[0].ID)
+	if err != nil || got.EventID != "EvJoin" || got.Kind != kind || string(got.Body) != `{"user":"U1"}` {
+		t.Fatalf("DeadLetter(%s) = %+v, %v", dl[0].ID, got, err)
+	}
+
+	broken.Store(false)
+	entry, err := q.Requeue(ctx, dl[0].ID)
+	if err != nil {
+		t.Fatalf("Requeue: %v", err)
+	}
+	if entry == "" || entry == dl[0].EntryID {
+		t.Errorf("Requeue = %q; want a new entry ID (the old one was %s)", entry, dl[0].EntryID)
+	}
+	waitUntil(t, "the requeued event is handled", func() bool { return rec.n() == 2 })
+	last := rec.deliveries()[1]
+	if last.ID != "EvJoin" || last.EntryID != entry || last.Attempt != 1 || string(last.Body) != `{"user":"U1"}` {
+		t.Errorf("requeued delivery %+v", last)
+	}
+	waitIdle(t, q, []string{kind})
+	if dl, _ := q.DeadLetters(ctx, 10); len(dl) != 0 {
+		t.Errorf("dead letters after requeueing: %+v", dl)
+	}
+	if _, err := q.Requeue(ctx, dl[0].ID); !errors.Is(err, ErrNoDeadLetter) {
+		t.Errorf("second Requeue = %v; want ErrNoDeadLetter", err)
+	}
+	if !strings.Contains(lb.String(), "dead letter requeued") {
+		t.Errorf("the requeue was not logged")
+	}
+
+	// An undecodable entry's dead letter has no body: refused, then
+	// discarded.
+	bad, err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.DeadLetterKey(), Values: []any{
+		"kind", kind, "entry", "1-1", "id", "", "body", "", "reason", "undecodable entry", "attempts", "1", "consumer", "c",
+	}}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Requeue(ctx, bad); err == nil || errors.Is(err, ErrNoDeadLetter) || !strings.Contains(err.Error(), "no body") {
+		t.Errorf("Requeue(undecodable) = %v; want a refusal", err)
+	}
+	if err := q.Discard(ctx, bad); err != nil {
+		t.Errorf("Discard: %v", err)
+	}
+	if err := q.Discard(ctx, bad); !errors.Is(err, ErrNoDeadLetter) {
+		t.Errorf("second Discard = %v; want ErrNoDeadLetter", err)
+	}
+	if _, err := q.DeadLetter(ctx, bad); !errors.Is(err, ErrNoDeadLetter) {
+		t.Errorf("DeadLetter(discarded) = %v; want ErrNoDeadLetter", err)
+	}
+	if rec.n() != 2 {
+		t.Errorf("%d deliveries; want 2", rec.n())
+	}
+}
