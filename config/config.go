@@ -29,6 +29,8 @@ const (
 	// AllInOne runs all three in one process. With neither Slack setting it
 	// runs locally: embedded Redis, simulated Slack, no credentials needed.
 	AllInOne = Gateway | Consumer | Bgtasks
+	// Ops is an operator's tool (cmd/queuectl): it needs Redis only.
+	Ops Role = 0
 )
 
 // ErrInvalid is wrapped by the error Load returns.

@@ -42,6 +42,7 @@ func TestLoadMissingNamesEveryVariable(t *testing.T) {
 		{Gateway, []string{"SLACK_SIGNING_SECRET", "REDIS_URL"}},
 		{Consumer, []string{"SLACK_BOT_TOKEN", "REDIS_URL"}},
 		{Bgtasks, []string{"SLACK_BOT_TOKEN", "REDIS_URL"}},
+		{Ops, []string{"REDIS_URL"}},
 	} {
 		_, err := Load(env(nil), tc.role)
 		if !errors.Is(err, ErrInvalid) {
@@ -52,6 +53,17 @@ func TestLoadMissingNamesEveryVariable(t *testing.T) {
 				t.Errorf("role %v: error %q does not name %s", tc.role, err, name)
 			}
 		}
+	}
+}
+
+// An operator's tool needs Redis and nothing of Slack's.
+func TestLoadOps(t *testing.T) {
+	c, err := Load(env(map[string]string{"REDIS_URL": "redis://127.0.0.1:6390"}), Ops)
+	if err != nil || c.Local {
+		t.Fatalf("Load(Ops) = %+v, %v; want a non-local config", c, err)
+	}
+	if _, err := Load(env(nil), Ops); err == nil || strings.Contains(err.Error(), "SLACK") {
+		t.Errorf("Load(Ops) without settings: %v; want REDIS_URL alone named", err)
 	}
 }
 

@@ -187,9 +187,16 @@ type DeadLetter struct {
 	Consumer string // the consumer that gave up on it
 }
 
-// DeadLetters returns up to count dead letters, oldest first.
+// DeadLetters returns up to count dead letters, oldest first; all of them
+// when count is 0 or less (the dead-letter stream is capped at MaxLen).
 func (q *Queue) DeadLetters(ctx context.Context, count int64) ([]DeadLetter, error) {
-	msgs, err := q.rdb.XRangeN(ctx, q.DeadLetterKey(), "-", "+", count).Result()
+	var cmd *redis.XMessageSliceCmd
+	if count > 0 {
+		cmd = q.rdb.XRangeN(ctx, q.DeadLetterKey(), "-", "+", count)
+	} else {
+		cmd = q.rdb.XRange(ctx, q.DeadLetterKey(), "-", "+")
+	}
+	msgs, err := cmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("workqueue: dead letters: %w", err)
 	}
