@@ -19,8 +19,11 @@ import (
 )
 
 // Gerrit state. floor is the submit time (Unix ms) of the newest CL when
-// the task first ran: nothing submitted at or before it is ever posted.
-// seen holds the CLs posted or being posted, scored by submit time.
+// the task first ran (or the time of that run when there was none): nothing
+// submitted before it is ever posted. A CL submitted in the same millisecond
+// is posted unless the first run saw it: the first run records the CLs it
+// saw in seen, which holds the CLs posted or being posted, scored by submit
+// time.
 const (
 	gerritFloorKey = keyPrefix + "gerrit:floor"
 	gerritSeenKey  = keyPrefix + "gerrit:seen"
@@ -148,7 +151,7 @@ func (r *Runner) pollGerrit(ctx context.Context) error {
 		return err
 	}
 	changes = slices.DeleteFunc(changes, func(c gerritChange) bool {
-		return c.Status != "MERGED" || c.Submitted.IsZero() || c.submittedMS() <= floor || c.submittedMS() < since
+		return c.Status != "MERGED" || c.Submitted.IsZero() || c.submittedMS() < floor || c.submittedMS() < since
 	})
 	slices.SortFunc(changes, func(a, b gerritChange) int {
 		return cmp.Or(a.Submitted.Compare(b.Submitted.Time), cmp.Compare(a.Number, b.Number))

@@ -48,6 +48,47 @@ func TestGerritFirstRunPostsNothing(t *testing.T) {
 	}
 }
 
+// A CL submitted in the same millisecond as the floor is news unless the
+// first run saw it, whether the floor is the newest CL or the first run's
+// time (seen flaky under load: the test merged within the millisecond).
+func TestGerritSameMillisecondAsFloor(t *testing.T) {
+	at := time.Now().Truncate(time.Millisecond).Add(-time.Minute)
+	t.Run("newest CL", func(t *testing.T) {
+		e := newEnv(t)
+		e.gerrit.Merge(fakeweb.Change{Number: 1, Subject: "history", Submitted: at})
+		r := e.gerritRunner()
+		ctx := context.Background()
+		if err := r.RunTask(ctx, "gerrit"); err != nil {
+			t.Fatal(err)
+		}
+		e.gerrit.Merge(fakeweb.Change{Number: 2, Subject: "same millisecond", Submitted: at.Add(500 * time.Microsecond)})
+		for range 2 {
+			if err := r.RunTask(ctx, "gerrit"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := e.posts("golang-cls"); len(got) != 1 || !strings.HasPrefix(got[0], clPrefix(2)) {
+			t.Fatalf("posts = %q; want CL 2 alone, once", got)
+		}
+	})
+	t.Run("no CL yet", func(t *testing.T) {
+		e := newEnv(t)
+		e.cfg.GerritPollInterval = time.Hour
+		r := e.runner("a", Options{Now: func() time.Time { return at }})
+		ctx := context.Background()
+		if err := r.RunTask(ctx, "gerrit"); err != nil {
+			t.Fatal(err)
+		}
+		e.gerrit.Merge(fakeweb.Change{Number: 7, Subject: "first ever", Submitted: at.Add(200 * time.Microsecond)})
+		if err := r.RunTask(ctx, "gerrit"); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.posts("golang-cls"); len(got) != 1 || !strings.HasPrefix(got[0], clPrefix(7)) {
+			t.Fatalf("posts = %q; want CL 7", got)
+		}
+	})
+}
+
 func TestGerritFirstRunEmpty(t *testing.T) {
 	e := newEnv(t)
 	r := e.gerritRunner()
