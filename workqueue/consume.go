@@ -83,6 +83,7 @@ func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 				case <-ctx.Done():
 				}
 			})
+			bg.Go(func() { c.reportLoop(ctx, kinds) })
 			c.readLoop(ctx, hctx, ownDone)
 			bg.Wait()
 			break
@@ -734,4 +735,43 @@ func parseClaim(res []any) (next string, gone int64, out []claimed, err error) {
 		out = append(out, claimed{msg: m, attempt: int(n)})
 	}
 	return next, gone, out, nil
+}
+
+// reportLoop logs the queue's state every Options.StatsInterval: the
+// backlog of each stream, and a warning when dead letters were added since
+// the last report or an entry has been pending longer than ClaimIdle.
+func (c *consumer) reportLoop(ctx context.Context, kinds []string) {
+	if c.q.opts.StatsInterval < 0 {
+		return
+	}
+	t := time.NewTicker(c.q.opts.StatsInterval)
+	defer t.Stop()
+	last := int64(-1) // dead letters at the last report
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s, err := c.q.Stats(ctx, kinds)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn().Err(err).Msg("cannot read the queue's stats")
+			}
+			continue
+		}
+		c.log.Info().Object("queue", s).Msg("queue stats")
+		if last >= 0 && s.DeadLetters > last {
+			c.log.Warn().Int64("new", s.DeadLetters-last).Int64("dead_letters", s.DeadLetters).
+				Str("see", "queuectl deadletters").Msg("new dead letters since the last report")
+		}
+		last = s.DeadLetters
+		for _, k := range kinds {
+			if st := s.Streams[k]; st.OldestPending > c.q.opts.ClaimIdle {
+				c.log.Warn().Str("kind", k).Dur("oldest_pending", st.OldestPending).Int64("pending", st.Pending).
+					Str("reason", "still failing and being retried, or its consumers stalled or are too few").
+					Msg("an entry has been pending too long")
+			}
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
 )
 
 // Stats of the queue's streams.
@@ -23,6 +24,19 @@ type Stats struct {
 	Retried      int64 // transient failures scheduled for a retry
 	Vanished     int64 // pending entries found deleted or trimmed, acknowledged
 	Pruned       int64 // departed consumers removed from the group
+}
+
+// MarshalZerologObject logs s: each stream's backlog, the dead letters and
+// this Queue's counters.
+func (s Stats) MarshalZerologObject(e *zerolog.Event) {
+	streams := zerolog.Dict()
+	for kind, st := range s.Streams {
+		streams.Dict(kind, zerolog.Dict().Int64("length", st.Length).Int64("lag", st.Lag).
+			Int64("pending", st.Pending).Dur("oldest_pending", st.OldestPending))
+	}
+	e.Dict("streams", streams).Int64("dead_letters", s.DeadLetters).
+		Int64("acked", s.Acked).Int64("retried", s.Retried).Int64("dead_lettered", s.DeadLettered).
+		Int64("trimmed", s.Trimmed).Int64("vanished", s.Vanished).Int64("pruned", s.Pruned)
 }
 
 // StreamStats of one stream.

@@ -182,6 +182,10 @@ type Options struct {
 	// its streams were quiet is added back by its next read. Default 1h;
 	// at least 2×ClaimIdle.
 	ConsumerExpiry time.Duration
+	// StatsInterval is how often Consume logs the queue's state (Stats),
+	// with a warning when dead letters were added or an entry has been
+	// pending longer than ClaimIdle; default 5m, negative for never.
+	StatsInterval time.Duration
 	// Backoff is the wait before retrying after failed attempt n (1, 2, ...).
 	// It is capped at ClaimIdle/2 so that a waiting entry never looks
 	// abandoned. Default: 1s doubling per attempt, with ±20% jitter.
@@ -236,6 +240,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ClaimInterval <= 0 {
 		o.ClaimInterval = o.ClaimIdle / 3
+	}
+	if o.StatsInterval == 0 {
+		o.StatsInterval = 5 * time.Minute
 	}
 	if o.ConsumerExpiry <= 0 {
 		o.ConsumerExpiry = time.Hour
