@@ -27,7 +27,8 @@ func (q *Queue) DeadLetter(ctx context.Context, id string) (DeadLetter, error) {
 
 // Requeue moves the dead letter id back to the stream of its kind, as a new
 // entry with its event ID and body, and deletes it from the dead-letter
-// stream, atomically. It returns the new entry's ID. It does not go through
+// stream, atomically. It returns the dead letter as it was and the new
+// entry's ID. It does not go through
 // Publish's deduplication: the event is published on purpose, again. The
 // consumer's record of effects still keeps a reply or DM that was already
 // made from being made twice, and a message event is still dropped when it
@@ -35,26 +36,26 @@ func (q *Queue) DeadLetter(ctx context.Context, id string) (DeadLetter, error) {
 //
 // A dead letter without a kind or a body (an entry that was undecodable) is
 // refused: there is nothing to run again.
-func (q *Queue) Requeue(ctx context.Context, id string) (entryID string, err error) {
-	d, err := q.DeadLetter(ctx, id)
+func (q *Queue) Requeue(ctx context.Context, id string) (d DeadLetter, entryID string, err error) {
+	d, err = q.DeadLetter(ctx, id)
 	if err != nil {
-		return "", err
+		return d, "", err
 	}
 	if d.Kind == "" || len(d.Body) == 0 {
-		return "", fmt.Errorf("workqueue: requeue %s: it has no kind or no body (%s)", id, d.Reason)
+		return d, "", fmt.Errorf("workqueue: requeue %s: it has no kind or no body (%s)", id, d.Reason)
 	}
 	res, err := requeueScript.Run(ctx, q.rdb, []string{q.DeadLetterKey(), q.StreamKey(d.Kind)},
 		id, d.Kind, q.opts.MaxLen).Text()
 	switch {
 	case errors.Is(err, redis.Nil):
 		// Requeued or discarded by someone else since we read it.
-		return "", fmt.Errorf("%w: %s", ErrNoDeadLetter, id)
+		return d, "", fmt.Errorf("%w: %s", ErrNoDeadLetter, id)
 	case err != nil:
-		return "", fmt.Errorf("workqueue: requeue %s: %w", id, err)
+		return d, "", fmt.Errorf("workqueue: requeue %s: %w", id, err)
 	}
 	q.log.Info().Str("dead_letter", id).Str("kind", d.Kind).Str("event_id", d.EventID).
 		Str("entry_id", res).Msg("dead letter requeued")
-	return res, nil
+	return d, res, nil
 }
 
 // Discard deletes the dead letter id for good.

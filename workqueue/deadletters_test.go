@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/redistest"
@@ -18,12 +17,7 @@ import (
 // was undecodable is refused and can be discarded.
 func TestRequeue(t *testing.T) {
 	t.Run("redis", func(t *testing.T) { testRequeue(t, redistest.Start(t).Client()) })
-	t.Run("miniredis", func(t *testing.T) {
-		mr := miniredis.RunT(t)
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		t.Cleanup(func() { rdb.Close() })
-		testRequeue(t, rdb)
-	})
+	t.Run("miniredis", func(t *testing.T) { testRequeue(t, miniClient(t)) })
 }
 
 func testRequeue(t *testing.T, rdb redis.UniversalClient) {
@@ -52,9 +46,12 @@ func testRequeue(t *testing.T, rdb redis.UniversalClient) {
 	}
 
 	broken.Store(false)
-	entry, err := q.Requeue(ctx, dl[0].ID)
+	requeued, entry, err := q.Requeue(ctx, dl[0].ID)
 	if err != nil {
 		t.Fatalf("Requeue: %v", err)
+	}
+	if requeued.ID != dl[0].ID || requeued.EventID != "EvJoin" {
+		t.Errorf("Requeue returned the dead letter %+v; want %s", requeued, dl[0].ID)
 	}
 	if entry == "" || entry == dl[0].EntryID {
 		t.Errorf("Requeue = %q; want a new entry ID (the old one was %s)", entry, dl[0].EntryID)
@@ -68,7 +65,7 @@ func testRequeue(t *testing.T, rdb redis.UniversalClient) {
 	if dl, _ := q.DeadLetters(ctx, 10); len(dl) != 0 {
 		t.Errorf("dead letters after requeueing: %+v", dl)
 	}
-	if _, err := q.Requeue(ctx, dl[0].ID); !errors.Is(err, ErrNoDeadLetter) {
+	if _, _, err := q.Requeue(ctx, dl[0].ID); !errors.Is(err, ErrNoDeadLetter) {
 		t.Errorf("second Requeue = %v; want ErrNoDeadLetter", err)
 	}
 	if !strings.Contains(lb.String(), "dead letter requeued") {
@@ -83,7 +80,7 @@ func testRequeue(t *testing.T, rdb redis.UniversalClient) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.Requeue(ctx, bad); err == nil || errors.Is(err, ErrNoDeadLetter) || !strings.Contains(err.Error(), "no body") {
+	if _, _, err := q.Requeue(ctx, bad); err == nil || errors.Is(err, ErrNoDeadLetter) || !strings.Contains(err.Error(), "no body") {
 		t.Errorf("Requeue(undecodable) = %v; want a refusal", err)
 	}
 	if err := q.Discard(ctx, bad); err != nil {

@@ -3,6 +3,7 @@ package workqueue
 import (
 	"bytes"
 	"context"
+	"github.com/alicebob/miniredis/v2"
 	"sync"
 	"testing"
 	"time"
@@ -179,4 +180,13 @@ func receive[T any](t testing.TB, ch <-chan T) T {
 		t.Fatalf("timed out waiting for a %T", *new(T))
 		panic("unreachable")
 	}
+}
+
+// miniClient returns a client of a fresh miniredis, the embedded Redis of
+// the all-in-one.
+func miniClient(t testing.TB) *redis.Client {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
@@ -19,9 +18,7 @@ import (
 // The all-in-one runs the queue on miniredis: the whole life of an entry
 // must work there too, with the commands it implements.
 func TestMiniredis(t *testing.T) {
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
+	rdb := miniClient(t)
 	ctx := context.Background()
 	kinds := []string{slackevent.AppMention, slackevent.TeamJoin}
 	opts := fastOptions("local")
@@ -115,8 +112,6 @@ func TestMiniredis(t *testing.T) {
 
 // The batched publish script works on miniredis too, failures included.
 func TestMiniredisPublishBatch(t *testing.T) {
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
+	rdb := miniClient(t)
 	testPublishBatch(t, rdb)
 }

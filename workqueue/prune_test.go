@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
@@ -25,12 +24,7 @@ func TestPruneScript(t *testing.T) {
 	// miniredis reports a consumer it has never seen claim anything as
 	// idle -1, so the script there removes nothing: harmless, as the
 	// all-in-one runs one consumer.
-	t.Run("miniredis", func(t *testing.T) {
-		mr := miniredis.RunT(t)
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		t.Cleanup(func() { rdb.Close() })
-		testPruneScript(t, rdb, nil)
-	})
+	t.Run("miniredis", func(t *testing.T) { testPruneScript(t, miniClient(t), nil) })
 }
 
 func testPruneScript(t *testing.T, rdb redis.UniversalClient, wantRemoved []string) {

@@ -441,22 +441,30 @@ func StartGateway(ctx context.Context, redisURL string, secret []byte, log zerol
 	return "http://" + ln.Addr().String() + "/slack/events", srv, stop, nil
 }
 
+// redisInfo returns the "key:value" lines of INFO section as a map, or nil
+// when Redis does not answer.
+func redisInfo(ctx context.Context, rdb *redis.Client, section string) map[string]string {
+	info, err := rdb.Info(ctx, section).Result()
+	if err != nil {
+		return nil
+	}
+	m := map[string]string{}
+	for line := range strings.Lines(info) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
 // redisPID is the process ID of the Redis server at rdb when it runs on
 // this machine (it is on a loopback address) and /proc shows it, else 0.
 func redisPID(ctx context.Context, rdb *redis.Client) int {
-	info, err := rdb.Info(ctx, "server").Result()
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(info) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
-			pid, _ := strconv.Atoi(v)
-			// In another PID namespace the number may be someone else's.
-			comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-			if pid > 0 && err == nil && strings.Contains(string(comm), "redis") {
-				return pid
-			}
-		}
+	pid, _ := strconv.Atoi(redisInfo(ctx, rdb, "server")["process_id"])
+	// In another PID namespace the number may be someone else's.
+	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if pid > 0 && err == nil && strings.Contains(string(comm), "redis") {
+		return pid
 	}
 	return 0
 }
@@ -464,20 +472,11 @@ func redisPID(ctx context.Context, rdb *redis.Client) int {
 // scriptTime is the time Redis has spent running scripts called with
 // EVALSHA (INFO commandstats), or 0.
 func scriptTime(ctx context.Context, rdb *redis.Client) time.Duration {
-	info, err := rdb.Info(ctx, "commandstats").Result()
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(info) {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:")
-		if !ok {
-			continue
-		}
-		for f := range strings.SplitSeq(rest, ",") {
-			if v, ok := strings.CutPrefix(f, "usec="); ok {
-				us, _ := strconv.ParseInt(v, 10, 64)
-				return time.Duration(us) * time.Microsecond
-			}
+	// cmdstat_evalsha:calls=9375,usec=618750,usec_per_call=66.00,...
+	for f := range strings.SplitSeq(redisInfo(ctx, rdb, "commandstats")["cmdstat_evalsha"], ",") {
+		if v, ok := strings.CutPrefix(f, "usec="); ok {
+			us, _ := strconv.ParseInt(v, 10, 64)
+			return time.Duration(us) * time.Microsecond
 		}
 	}
 	return 0
@@ -485,17 +484,8 @@ func scriptTime(ctx context.Context, rdb *redis.Client) time.Duration {
 
 // redisCPU is the CPU time the Redis server has used, from INFO cpu, or 0.
 func redisCPU(ctx context.Context, rdb *redis.Client) time.Duration {
-	info, err := rdb.Info(ctx, "cpu").Result()
-	if err != nil {
-		return 0
-	}
-	var total float64
-	for line := range strings.Lines(info) {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if k == "used_cpu_sys" || k == "used_cpu_user" {
-			f, _ := strconv.ParseFloat(v, 64)
-			total += f
-		}
-	}
-	return time.Duration(total * float64(time.Second))
+	info := redisInfo(ctx, rdb, "cpu")
+	sys, _ := strconv.ParseFloat(info["used_cpu_sys"], 64)
+	user, _ := strconv.ParseFloat(info["used_cpu_user"], 64)
+	return time.Duration((sys + user) * float64(time.Second))
 }

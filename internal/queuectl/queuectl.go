@@ -42,6 +42,14 @@ func Command(ctx context.Context, args []string, q *workqueue.Queue, stdout, std
 	fs := flag.NewFlagSet("queuectl "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	// badArgs says what is wrong with the arguments left after the flags,
+	// or "" when they suit the command.
+	badArgs := func() string {
+		if fs.NArg() > 0 {
+			return name + " takes no arguments"
+		}
+		return ""
+	}
 	var run func() error
 	switch name {
 	case "stats":
@@ -52,21 +60,21 @@ func Command(ctx context.Context, args []string, q *workqueue.Queue, stdout, std
 		run = func() error { return deadLetters(ctx, q, *n, *body, stdout) }
 	case "requeue":
 		all := fs.Bool("all", false, "requeue every dead letter")
-		run = func() error {
+		badArgs = func() string {
 			if *all == (fs.NArg() > 0) {
-				fmt.Fprint(stderr, usage)
-				return fmt.Errorf("%w: requeue takes dead-letter IDs or -all", ErrUsage)
+				return "requeue takes dead-letter IDs or -all"
 			}
-			return requeue(ctx, q, fs.Args(), *all, stdout, stderr)
+			return ""
 		}
+		run = func() error { return requeue(ctx, q, fs.Args(), *all, stdout, stderr) }
 	case "discard":
-		run = func() error {
+		badArgs = func() string {
 			if fs.NArg() == 0 {
-				fmt.Fprint(stderr, usage)
-				return fmt.Errorf("%w: discard takes dead-letter IDs", ErrUsage)
+				return "discard takes dead-letter IDs"
 			}
-			return discard(ctx, q, fs.Args(), stdout, stderr)
+			return ""
 		}
+		run = func() error { return discard(ctx, q, fs.Args(), stdout, stderr) }
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -77,9 +85,9 @@ func Command(ctx context.Context, args []string, q *workqueue.Queue, stdout, std
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	if name != "requeue" && name != "discard" && fs.NArg() > 0 {
+	if why := badArgs(); why != "" {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: %s takes no arguments", ErrUsage, name)
+		return fmt.Errorf("%w: %s", ErrUsage, why)
 	}
 	return run()
 }
@@ -157,16 +165,13 @@ func requeue(ctx context.Context, q *workqueue.Queue, ids []string, all bool, st
 	}
 	failed := 0
 	for _, id := range ids {
-		d, err := q.DeadLetter(ctx, id)
-		if err == nil {
-			var entry string
-			if entry, err = q.Requeue(ctx, id); err == nil {
-				fmt.Fprintf(stdout, "requeued %s: %s event %s, now entry %s\n", id, d.Kind, orNone(d.EventID), entry)
-				continue
-			}
+		d, entry, err := q.Requeue(ctx, id)
+		if err != nil {
+			failed++
+			fmt.Fprintf(stderr, "queuectl: %v\n", err)
+			continue
 		}
-		failed++
-		fmt.Fprintf(stderr, "queuectl: %v\n", err)
+		fmt.Fprintf(stdout, "requeued %s: %s event %s, now entry %s\n", id, d.Kind, orNone(d.EventID), entry)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d dead letters not requeued", failed, len(ids))
