@@ -87,7 +87,7 @@ func TestDefaultData(t *testing.T) {
 }
 
 func TestDefaultIsShared(t *testing.T) {
-	if Default() != Default() {
+	if a, b := Default(), Default(); a != b {
 		t.Error("Default() built two glossaries; want one shared value")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,17 +186,6 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-// countPrefix counts the texts that start with prefix.
-func countPrefix(texts []string, prefix string) int {
-	n := 0
-	for _, s := range texts {
-		if strings.HasPrefix(s, prefix) {
-			n++
-		}
-	}
-	return n
 }
 
 func clPrefix(n int) string { return fmt.Sprintf("CL %d merged:", n) }
