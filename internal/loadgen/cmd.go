@@ -46,6 +46,11 @@ throughput, latency percentiles and the answers by status.
                  -rate 0: queue -n events through the gateway, then start the consumer;
                  its steady rate (10% to 90% answer) against a post-only baseline.
 
+With -baseline, -self or -compare, -split pins the Redis server (which must
+run on this machine) to the last CPU and this process to the others, for
+both runs, as in production, where Redis has a host of its own. It puts the
+CPUs back when it ends.
+
 Targets must be on a loopback address.
 
 `
@@ -73,6 +78,7 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		warmup   = fs.Int("warmup", 2000, "events sent first and not measured")
 		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 		logLevel = fs.String("log-level", "warn", "log level of the in-process gateway")
+		split    = fs.Bool("split", false, "-baseline, -self, -compare: give Redis the last CPU and this process the others (Linux)")
 	)
 	fs.DurationVar(dur, "duration", *dur, "the same as -d")
 	if err := fs.Parse(args); err != nil {
@@ -89,6 +95,9 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 	if modes != 1 || fs.NArg() > 0 {
 		fs.Usage()
 		return errors.New("loadgen: give exactly one of -url, -baseline, -self, -compare, -e2e")
+	}
+	if *split && !*baseline && !*self && !*compare {
+		return errors.New("loadgen: -split goes with -baseline, -self or -compare")
 	}
 	if (*self || *compare || *e2e) && *redisURL == "" {
 		return errors.New("loadgen: -self, -compare and -e2e need -redis redis://127.0.0.1:PORT")
@@ -148,9 +157,39 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		return commandE2E(ctx, o, stdout)
 	}
 
+	var rdb *redis.Client
+	if *redisURL != "" {
+		ropts, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			return errors.New("loadgen: -redis: cannot parse the URL")
+		}
+		rdb = redis.NewClient(ropts)
+		defer rdb.Close()
+	}
+
+	placement := ""
+	if *split {
+		pid := 0
+		if rdb != nil {
+			if pid = redisPID(ctx, rdb); pid == 0 {
+				return errors.New("loadgen: -split: cannot find the Redis server's process on this machine")
+			}
+		}
+		p, restore, err := SplitCores(pid)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := restore(); err != nil {
+				fmt.Fprintf(stderr, "loadgen: putting back the CPUs: %v\n", err)
+			}
+		}()
+		placement = "; " + p
+	}
+
 	startProfile()
-	fmt.Fprintf(stdout, "GOMAXPROCS=%d, %d connections, %d events (+%d warm-up), at most %v\n",
-		runtime.GOMAXPROCS(0), opts.Conns, opts.Count, opts.Warmup, opts.Duration)
+	fmt.Fprintf(stdout, "GOMAXPROCS=%d, %d connections, %d events (+%d warm-up), at most %v%s\n",
+		runtime.GOMAXPROCS(0), opts.Conns, opts.Count, opts.Warmup, opts.Duration, placement)
 	// cpu/req is this process's CPU time (sender and in-process server) per
 	// request; redis/req the Redis server's, for -self and -compare.
 	const format = "%-8s %9v %6v %8v %7v %8v %8v %8v %8v %8v %9v  %v\n"
@@ -162,16 +201,6 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		}
 		fmt.Fprintf(stdout, format, name, r.Requests, r.Errors, r.Elapsed.Round(time.Millisecond),
 			int(r.Throughput()), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), ms(r.CPUPerRequest()), rp, statuses(r.Statuses))
-	}
-
-	var rdb *redis.Client
-	if *redisURL != "" {
-		ropts, err := redis.ParseURL(*redisURL)
-		if err != nil {
-			return errors.New("loadgen: -redis: cannot parse the URL")
-		}
-		rdb = redis.NewClient(ropts)
-		defer rdb.Close()
 	}
 
 	var gwSrv *gateway.Server // set by gw

@@ -208,6 +208,8 @@ func TestCommandUsage(t *testing.T) {
 		{"-compare", "-redis", "redis://192.0.2.1:6380"},
 		{"-url", "http://192.0.2.1/slack/events"},
 		{"-baseline", "extra"},
+		{"-e2e", "-split", "-redis", "redis://127.0.0.1:1"},
+		{"-url", "http://127.0.0.1:1/slack/events", "-split"},
 	} {
 		var out, errs bytes.Buffer
 		if err := loadgen.Command(t.Context(), args, "s", &out, &errs); err == nil {
