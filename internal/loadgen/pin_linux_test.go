@@ -128,7 +128,7 @@ func TestCompareSplit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Command: %v\nstderr:\n%s", err, errs.String())
 	}
-	for _, want := range []string{"Redis on CPU ", "this process on CPU", "gateway/baseline throughput:"} {
+	for _, want := range []string{"Redis on CPU ", "this process on CPU", "gateway/baseline throughput:", "Redis on a core of its own):"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
