@@ -1,39 +1,24 @@
 package workqueue
 
 import (
-	"bytes"
 	"context"
-	"github.com/alicebob/miniredis/v2"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+
+	"github.com/gophers/gopherbot/internal/logtest"
 )
 
-// logBuf collects a test's logs; they are printed when the test fails and
-// can be searched for expected warnings.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func testLogger(t testing.TB) (zerolog.Logger, *logBuf) {
-	lb := &logBuf{}
+// testLogger returns a logger whose lines are printed when the test fails,
+// and which fails the test when a line repeats a key.
+func testLogger(t testing.TB) (zerolog.Logger, *logtest.Buffer) {
+	lb := &logtest.Buffer{}
 	t.Cleanup(func() {
+		lb.CheckKeys(t)
 		if t.Failed() {
 			t.Logf("logs:\n%s", lb.String())
 		}
@@ -56,7 +41,7 @@ func fastOptions(consumer string) Options {
 	}
 }
 
-func newQueue(t testing.TB, rdb redis.UniversalClient, opts Options) (*Queue, *logBuf) {
+func newQueue(t testing.TB, rdb redis.UniversalClient, opts Options) (*Queue, *logtest.Buffer) {
 	t.Helper()
 	log, lb := testLogger(t)
 	opts.Log = log

@@ -46,6 +46,7 @@ func TestScriptSession(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("the script did not finish in time; output so far:\n%s", out.String())
 	}
+	logs.CheckKeys(t)
 
 	got := out.String()
 	rest := got

@@ -195,5 +195,6 @@ func transcript(t *testing.T, rs *redistest.Server, env map[string]string, scrip
 	if strings.Contains(logBuf.String(), `"level":"error"`) {
 		t.Errorf("errors logged:\n%s", logBuf.String())
 	}
+	logBuf.CheckKeys(t)
 	return outBuf.String(), logBuf.String()
 }

@@ -50,6 +50,7 @@ func newEnv(t *testing.T) *env {
 		logs:   &logtest.Buffer{},
 	}
 	e.rdb = e.redis.Client()
+	t.Cleanup(func() { e.logs.CheckKeys(t) })
 	t.Cleanup(e.slack.Close)
 	ws, err := e.slack.Seed()
 	if err != nil {

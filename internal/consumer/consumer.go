@@ -67,7 +67,8 @@ const authTimeout = 30 * time.Second
 // Consumer handles queued Slack events. It is a workqueue.Handler.
 type Consumer struct {
 	cfg    config.Config
-	log    zerolog.Logger
+	log    zerolog.Logger // with component=consumer
+	base   zerolog.Logger // as given to New, for the parts with their own component
 	rdb    redis.UniversalClient
 	slack  Slack
 	mux    *handler.Mux
@@ -89,10 +90,14 @@ func New(cfg config.Config, log zerolog.Logger, rdb redis.UniversalClient, slack
 	if rdb == nil || slack == nil {
 		return nil, errors.New("consumer: need a Redis client and a Slack client")
 	}
+	// The parts below (the queue, the channel cache) name their own
+	// component; they get the logger without ours, so no line has two.
+	base := log
 	log = log.With().Str("component", "consumer").Logger()
 	c := &Consumer{
 		cfg:    cfg,
 		log:    log,
+		base:   base,
 		rdb:    rdb,
 		slack:  slack,
 		mux:    handler.NewMux(),
@@ -101,7 +106,7 @@ func New(cfg config.Config, log zerolog.Logger, rdb redis.UniversalClient, slack
 	}
 	// Effects are numbered per handler run; see ledger.
 	c.mux.Use(perRoute)
-	channels := chancache.New(rdb, slack, log)
+	channels := chancache.New(rdb, slack, base)
 	deps := commands.Deps{
 		Glossary:            glossary.Default(),
 		Channels:            channels,
@@ -143,7 +148,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		// waits for new entries; asking for at most half of them leaves
 		// the reclaimer slots to take over the entries of a dead consumer.
 		ReadBatch: max(1, c.cfg.Concurrency/2),
-		Log:       c.log,
+		Log:       c.base,
 	}
 	if c.tune != nil {
 		c.tune(&opts)

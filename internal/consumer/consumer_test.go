@@ -291,7 +291,7 @@ func TestUndecodableIsDeadLettered(t *testing.T) {
 func TestTokenRejected(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	// A token the fake does not know.
-	e.c.slack = slackapi.New("xoxb-wrong", e.cfg.SlackAPIURL, e.rdb, e.c.log)
+	e.c.slack = slackapi.New("xoxb-wrong", e.cfg.SlackAPIURL, e.rdb, e.c.base)
 	err := e.c.Run(context.Background())
 	if !errors.Is(err, slackapi.ErrTokenRejected) || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
 		t.Errorf("Run = %v; want ErrTokenRejected naming SLACK_BOT_TOKEN", err)

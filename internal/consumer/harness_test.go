@@ -55,6 +55,7 @@ type envOptions struct {
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, logs: &logtest.Buffer{}}
+	t.Cleanup(func() { e.logs.CheckKeys(t) })
 	e.redis = o.redis
 	if e.redis == nil {
 		e.redis = redistest.Start(t)

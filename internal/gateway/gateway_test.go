@@ -83,6 +83,7 @@ func newHarness(t testing.TB) *harness {
 func (h *harness) server(t testing.TB, cfg config.Config) (*gateway.Server, *logtest.Buffer) {
 	t.Helper()
 	logs := &logtest.Buffer{}
+	t.Cleanup(func() { logs.CheckKeys(t) })
 	log := zerolog.New(logs).Level(zerolog.DebugLevel)
 	s := gateway.New(cfg, log, h.rdb, gateway.WithClock(func() time.Time { return epoch }))
 	t.Cleanup(func() { s.Close() })

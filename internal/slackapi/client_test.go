@@ -34,7 +34,9 @@ func setup(t *testing.T, opts ...slackfake.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{fake: fake, ws: ws, rs: redistest.Start(t), log: &logtest.Buffer{}}
+	e := &env{fake: fake, ws: ws, rs: redistest.Start(t), log: &logtest.Buffer{}}
+	t.Cleanup(func() { e.log.CheckKeys(t) })
+	return e
 }
 
 // client returns a client of the fake with quick backoffs for tests.
