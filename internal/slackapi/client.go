@@ -4,9 +4,10 @@
 //
 //   - Retries. A 429 waits its Retry-After and tries again; a 5xx or a
 //     network error tries again after an exponential backoff with jitter.
-//     All of it within ctx's deadline: when the next wait would pass the
-//     deadline, the call fails at once with a transient error, and the work
-//     queue's own retry takes over later.
+//     All of it within ctx's deadline: when the next wait, plus another
+//     try as slow as the last, would pass the deadline, the call fails at
+//     once with a transient error, and the work queue's own retry takes
+//     over later.
 //   - Error classes. A Slack error that retrying cannot fix
 //     (channel_not_found, not_in_channel, is_archived, invalid_auth,
 //     msg_too_long, ...) is returned as an *Error wrapping
@@ -416,10 +417,12 @@ func (c *Client) mayReceiveToken(raw string) error {
 // do runs one Web API call with the retry policy of the package doc.
 func (c *Client) do(ctx context.Context, method string, call func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
+		started := time.Now()
 		err := call(ctx)
 		if err == nil {
 			return nil
 		}
+		took := time.Since(started)
 		e := classify(method, err)
 		ev := c.log.Warn().Str("method", method).Str("reason", e.reason()).Int("attempt", attempt)
 		if e.Status != 0 {
@@ -440,11 +443,14 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 		if wait <= 0 {
 			wait = c.backoff(attempt)
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		// Retry only when the wait and another call as long as this one
+		// fit before the deadline: a call cut off by the deadline only
+		// adds load on Slack.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait+took {
 			if e.RetryAfter == 0 {
 				e.RetryAfter = wait
 			}
-			ev.Dur("retry_in", wait).Msg("slack call failed; the wait would pass the deadline")
+			ev.Dur("retry_in", wait).Dur("call_took", took).Msg("slack call failed; no time left to wait and try again")
 			return e
 		}
 		ev.Dur("retry_in", wait).Msg("slack call failed; retrying")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxTextLen is Slack's limit on a message text; longer is msg_too_long.
@@ -64,6 +65,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		rep = fn(s, params)
 	}
 	s.mu.Unlock()
+	if faulted && f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
 
 	call.Status, call.Error, call.Result = rep.status, rep.code, rep.result
 	if faulted && f.Status == http.StatusTooManyRequests {

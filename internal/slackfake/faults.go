@@ -18,6 +18,9 @@ type Fault struct {
 	// Skip is how many calls are answered normally before the first
 	// failure: Skip 1 on conversations.list fails page 2 of a listing.
 	Skip int
+	// Delay holds a Web API method's answer this long, as a slow Slack
+	// would (the client giving up ends it early).
+	Delay time.Duration
 }
 
 type fault struct {
