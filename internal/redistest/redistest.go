@@ -2,7 +2,8 @@
 //
 // Tests talk to a real Redis, never a mock, and never to a Redis they did not
 // start: each Server runs on a free loopback port with persistence off, in a
-// temporary directory, and is killed when the test ends.
+// temporary directory, and is killed when the test ends, or on Linux when
+// the test process dies without ending it.
 package redistest
 
 import (
@@ -88,6 +89,7 @@ func (s *Server) tryStart() error {
 		"--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--daemonize", "no",
 		"--loglevel", "warning", "--logfile", filepath.Join(s.dir, "redis.log"))
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
