@@ -14,6 +14,7 @@ import (
 
 	"github.com/gophers/gopherbot/config"
 	"github.com/gophers/gopherbot/internal/logtest"
+	"github.com/gophers/gopherbot/internal/proctest"
 )
 
 // childEnv, when set, makes the test binary run as a bgtasks process (the
@@ -22,6 +23,7 @@ const childEnv = "GOPHERBOT_BGTASKS_TEST_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
+		proctest.ExitWithParent()
 		os.Exit(runChild())
 	}
 	os.Exit(m.Run())

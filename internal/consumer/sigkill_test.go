@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/proctest"
 	"github.com/gophers/gopherbot/internal/slackfake"
 )
 
@@ -21,6 +22,7 @@ const childEnv = "GOPHERBOT_CONSUMER_TEST_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
+		proctest.ExitWithParent()
 		os.Exit(runChild())
 	}
 	os.Exit(m.Run())

@@ -1,0 +1,81 @@
+//go:build linux
+
+package proctest
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestExitWithParent starts a middle process that starts a grandchild
+// calling ExitWithParent, then SIGKILLs the middle one: the grandchild must
+// exit by itself.
+func TestExitWithParent(t *testing.T) {
+	switch os.Getenv("PROCTEST_ROLE") {
+	case "grandchild":
+		ExitWithParent()
+		os.Stdout.WriteString("ready\n")
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	case "middle":
+		gc := exec.Command(os.Args[0], "-test.run=^TestExitWithParent$")
+		gc.Env = append(os.Environ(), "PROCTEST_ROLE=grandchild")
+		gc.Stdout = os.Stdout
+		if err := gc.Start(); err != nil {
+			os.Exit(1)
+		}
+		os.Stdout.WriteString("grandchild " + strconv.Itoa(gc.Process.Pid) + "\n")
+		time.Sleep(time.Minute) // until killed
+		os.Exit(0)
+	}
+	middle := exec.Command(os.Args[0], "-test.run=^TestExitWithParent$")
+	middle.Env = append(os.Environ(), "PROCTEST_ROLE=middle")
+	out, err := middle.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := middle.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { middle.Process.Kill(); middle.Wait() })
+	// Wait for the grandchild's PID and for it to have noted its parent.
+	pid, ready := 0, false
+	sc := bufio.NewScanner(out)
+	for (pid == 0 || !ready) && sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "grandchild "); ok {
+			pid, _ = strconv.Atoi(v)
+		}
+		ready = ready || sc.Text() == "ready"
+	}
+	if pid == 0 || !ready {
+		t.Fatalf("no grandchild started (%v)", sc.Err())
+	}
+	middle.Process.Kill()
+	middle.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil && !zombie(pid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("process %d outlived its parent by 10s", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// zombie reports whether pid has exited and waits to be reaped (by init,
+// now that its parent is gone).
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
