@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -24,9 +25,17 @@ import (
 // TestSingleProcessDeployment runs the all-in-one with real settings, as a
 // small workspace would deploy it: no simulation, no console. A signed event
 // goes over HTTP through the gateway, Redis and the consumer, and its answer
-// reaches Slack (here the fake Web API, standing where Slack's would).
+// reaches Slack (here the fake Web API, standing where Slack's would). It
+// runs on a plain Redis and on one that, like Heroku Redis, speaks only TLS
+// with a certificate of its own (rediss:// and REDIS_TLS_SKIP_VERIFY=1).
 func TestSingleProcessDeployment(t *testing.T) {
-	rs := redistest.Start(t)
+	t.Run("redis", func(t *testing.T) { testDeployment(t, redistest.Start(t), nil) })
+	t.Run("rediss", func(t *testing.T) {
+		testDeployment(t, redistest.StartTLS(t), map[string]string{"REDIS_TLS_SKIP_VERIFY": "1"})
+	})
+}
+
+func testDeployment(t *testing.T, rs *redistest.Server, settings map[string]string) {
 	slack := slackfake.New()
 	defer slack.Close()
 	ws, err := slack.Seed()
@@ -43,6 +52,7 @@ func TestSingleProcessDeployment(t *testing.T) {
 		"GERRIT_POLL_INTERVAL": "1h", // nothing here answers for Gerrit or feeds
 		"GOTIME_POLL_INTERVAL": "1h",
 	}
+	maps.Copy(env, settings)
 	cfg, err := config.Load(func(k string) string { return env[k] }, config.AllInOne)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ package redistest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +30,10 @@ type Server struct {
 	tb   testing.TB
 	Addr string // host:port
 	dir  string
+
+	// Set by StartTLS: the server speaks only TLS and wants a password.
+	tls      *tls.Config // how its clients trust it
+	password string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -53,7 +58,13 @@ func binary(tb testing.TB) string {
 // Start starts a fresh redis-server and stops it when tb ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, dir: tb.TempDir()}
+	return launch(&Server{tb: tb, dir: tb.TempDir()})
+}
+
+// launch starts s on a free port and stops it when its test ends.
+func launch(s *Server) *Server {
+	tb := s.tb
+	tb.Helper()
 	// Between choosing a free port and redis-server binding it, another
 	// test may take it; then try another port.
 	var err error
@@ -84,11 +95,20 @@ func (s *Server) start() {
 // that holds the port.
 func (s *Server) tryStart() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
-	cmd := exec.Command(binary(s.tb),
-		"--port", port, "--bind", "127.0.0.1",
+	args := []string{"--port", port, "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--daemonize", "no",
-		"--loglevel", "warning", "--logfile", filepath.Join(s.dir, "redis.log"))
+		"--loglevel", "warning", "--logfile", filepath.Join(s.dir, "redis.log")}
+	if s.tls != nil {
+		// TLS options only when asked, as a redis-server built without TLS
+		// refuses them. The later --port 0 wins: no plain port.
+		args = append(args, "--port", "0", "--tls-port", port,
+			"--tls-cert-file", filepath.Join(s.dir, "cert.pem"),
+			"--tls-key-file", filepath.Join(s.dir, "key.pem"),
+			"--tls-ca-cert-file", filepath.Join(s.dir, "cert.pem"),
+			"--tls-auth-clients", "no", "--requirepass", s.password)
+	}
+	cmd := exec.Command(binary(s.tb), args...)
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
@@ -127,16 +147,31 @@ func (s *Server) tryStart() error {
 
 // info asks the server at s.Addr for INFO server over a raw connection.
 func (s *Server) info() (string, error) {
-	c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond)
+	var c net.Conn
+	var err error
+	d := &net.Dialer{Timeout: 200 * time.Millisecond}
+	if s.tls != nil {
+		c, err = tls.DialWithDialer(d, "tcp", s.Addr, s.tls)
+	} else {
+		c, err = d.Dial("tcp", s.Addr)
+	}
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
+	r := bufio.NewReader(c)
+	if s.password != "" {
+		if _, err := fmt.Fprintf(c, "AUTH %s\r\n", s.password); err != nil {
+			return "", err
+		}
+		if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "+OK") {
+			return "", fmt.Errorf("AUTH: %q %v", line, err)
+		}
+	}
 	if _, err := fmt.Fprintf(c, "INFO server\r\n"); err != nil {
 		return "", err
 	}
-	r := bufio.NewReader(c)
 	head, err := r.ReadString('\n')
 	if err != nil || !strings.HasPrefix(head, "$") {
 		return "", fmt.Errorf("not ready: %q %v", head, err)
@@ -153,11 +188,16 @@ func (s *Server) info() (string, error) {
 }
 
 // URL is the redis:// URL of the server.
-func (s *Server) URL() string { return "redis://" + s.Addr }
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "rediss://:" + s.password + "@" + s.Addr
+	}
+	return "redis://" + s.Addr
+}
 
 // Client returns a new client of the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(s.options())
 	s.tb.Cleanup(func() { c.Close() })
 	return c
 }
@@ -183,9 +223,14 @@ func (s *Server) kill() {
 
 // Flush empties every database: for tests that share one server.
 func (s *Server) Flush(ctx context.Context) error {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(s.options())
 	defer c.Close()
 	return c.FlushAll(ctx).Err()
+}
+
+// options are the client options of the server.
+func (s *Server) options() *redis.Options {
+	return &redis.Options{Addr: s.Addr, TLSConfig: s.tls, Password: s.password}
 }
 
 func freePort() (int, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestStartStopRestart(t *testing.T) {
@@ -42,5 +44,35 @@ func TestPortTakenByAnotherServer(t *testing.T) {
 	}
 	if err := a.Client().Ping(context.Background()).Err(); err != nil {
 		t.Errorf("the other server was harmed: %v", err)
+	}
+}
+
+// TestTLS: a TLS server answers its own client, and refuses a plain
+// connection and a client without the password.
+func TestTLS(t *testing.T) {
+	s := StartTLS(t)
+	if !strings.HasPrefix(s.URL(), "rediss://:") {
+		t.Errorf("URL() = %q, want rediss:// with a password", s.URL())
+	}
+	ctx := context.Background()
+	if err := s.Client().Ping(ctx).Err(); err != nil {
+		t.Fatalf("PING over TLS: %v", err)
+	}
+	plain := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.password, MaxRetries: -1})
+	defer plain.Close()
+	if err := plain.Ping(ctx).Err(); err == nil {
+		t.Error("PING without TLS answered")
+	}
+	o := s.options()
+	o.Password = ""
+	anon := redis.NewClient(o)
+	defer anon.Close()
+	if err := anon.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Errorf("PING without the password: %v, want NOAUTH", err)
+	}
+	s.Stop()
+	s.Restart()
+	if err := s.Client().Ping(ctx).Err(); err != nil {
+		t.Fatalf("PING over TLS after a restart: %v", err)
 	}
 }
