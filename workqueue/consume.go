@@ -169,13 +169,19 @@ func (c *consumer) own(key, id string) bool {
 		return false
 	}
 	c.inflight[k] = struct{}{}
+	c.q.inflight.Add(1)
 	return true
 }
 
+// disown lets go of an entry, after its outcome was counted.
 func (c *consumer) disown(key, id string) {
 	c.mu.Lock()
-	delete(c.inflight, key+"/"+id)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	k := key + "/" + id
+	if _, ok := c.inflight[k]; ok {
+		delete(c.inflight, k)
+		c.q.inflight.Add(-1)
+	}
 }
 
 // isNoGroup tells the error of a missing group or stream, also when a

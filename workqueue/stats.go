@@ -24,6 +24,11 @@ type Stats struct {
 	Retried      int64 // transient failures scheduled for a retry
 	Vanished     int64 // pending entries found deleted or trimmed, acknowledged
 	Pruned       int64 // departed consumers removed from the group
+
+	// InFlight counts the entries this Queue's consumers hold now: being
+	// handled, or waiting for a retry. An entry leaves it only after its
+	// counter above has moved.
+	InFlight int64
 }
 
 // MarshalZerologObject logs s: each stream's backlog, the dead letters and
@@ -36,7 +41,8 @@ func (s Stats) MarshalZerologObject(e *zerolog.Event) {
 	}
 	e.Dict("streams", streams).Int64("dead_letters", s.DeadLetters).
 		Int64("acked", s.Acked).Int64("retried", s.Retried).Int64("dead_lettered", s.DeadLettered).
-		Int64("trimmed", s.Trimmed).Int64("vanished", s.Vanished).Int64("pruned", s.Pruned)
+		Int64("trimmed", s.Trimmed).Int64("vanished", s.Vanished).Int64("pruned", s.Pruned).
+		Int64("in_flight", s.InFlight)
 }
 
 // StreamStats of one stream.
@@ -48,8 +54,12 @@ type StreamStats struct {
 }
 
 // Idle reports whether every stream in s is caught up: nothing waits to be
-// delivered and nothing delivered waits to be finished.
+// delivered, nothing delivered waits to be finished, and this Queue's
+// consumers have finished with what they took (so its counters are final).
 func (s Stats) Idle() bool {
+	if s.InFlight != 0 {
+		return false
+	}
 	for _, st := range s.Streams {
 		if st.Lag != 0 || st.Pending != 0 {
 			return false
@@ -98,6 +108,7 @@ func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) {
 		Retried:      q.retried.Load(),
 		Vanished:     q.vanished.Load(),
 		Pruned:       q.pruned.Load(),
+		InFlight:     q.inflight.Load(),
 	}
 	if s.DeadLetters, err = dead.Result(); err != nil {
 		return Stats{}, fmt.Errorf("workqueue: stats: %w", err)

@@ -301,6 +301,7 @@ type Queue struct {
 	retried      atomic.Int64
 	vanished     atomic.Int64
 	pruned       atomic.Int64
+	inflight     atomic.Int64 // entries held by this Queue's consumers
 
 	streamKeys sync.Map // kind → stream key
 }

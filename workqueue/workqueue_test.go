@@ -857,3 +857,39 @@ func TestConsumeBeforeRedis(t *testing.T) {
 		t.Errorf("handled %s; want Ev1", id)
 	}
 }
+
+// InFlight counts the entries a consumer holds, and Idle waits for it: a
+// queue whose Redis side is caught up is not idle while a handler of its
+// own still runs, and once it is idle its counters are final.
+func TestInFlight(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	kinds := []string{slackevent.AppMention}
+	q, _ := newQueue(t, rdb, fastOptions("c1"))
+	started, release := make(chan struct{}), make(chan struct{})
+	consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		close(started)
+		<-release
+		return nil
+	}))
+	mustPublish(t, q, Event{ID: "EvHeld", Kind: kinds[0], Body: []byte("x")})
+	receive(t, started)
+	s, err := q.Stats(ctx, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.InFlight != 1 || s.Idle() {
+		t.Errorf("while handling: InFlight %d, Idle %v; want 1, false", s.InFlight, s.Idle())
+	}
+	close(release)
+	s = waitIdle(t, q, kinds)
+	if s.InFlight != 0 || s.Acked != 1 {
+		t.Errorf("idle with InFlight %d, Acked %d; want 0, 1", s.InFlight, s.Acked)
+	}
+	// Redis alone would have said idle: a queue that holds nothing.
+	other, _ := newQueue(t, rdb, fastOptions("other"))
+	if s, err := other.Stats(ctx, kinds); err != nil || !s.Idle() || s.InFlight != 0 {
+		t.Errorf("another queue's stats %+v, %v; want idle", s, err)
+	}
+}
