@@ -389,7 +389,9 @@ func (c *consumer) dispatch(ctx, hctx context.Context, key string, m redis.XMess
 	if m.Values == nil {
 		// Deleted (trimmed) while pending: Redis returns its ID only.
 		c.release(1)
+		c.q.settling.Add(1)
 		c.vanished(ctx, key, m.ID)
+		c.q.settling.Add(-1)
 		return
 	}
 	if !c.own(key, m.ID) {
@@ -620,6 +622,10 @@ func (c *consumer) reclaimLoop(ctx, hctx context.Context) {
 }
 
 func (c *consumer) reclaim(ctx, hctx context.Context) {
+	// What the scripts below drop from the pending lists is counted after
+	// they return; until then the queue does not call itself idle.
+	c.q.settling.Add(1)
+	defer c.q.settling.Add(-1)
 	opts := c.q.opts
 	idle := opts.ClaimIdle.Milliseconds()
 	for _, key := range c.keys {

@@ -29,6 +29,10 @@ type Stats struct {
 	// handled, or waiting for a retry. An entry leaves it only after its
 	// counter above has moved.
 	InFlight int64
+
+	// settling counts the reclaim passes and vanished entries whose
+	// changes in Redis may be ahead of the counters above.
+	settling int64
 }
 
 // MarshalZerologObject logs s: each stream's backlog, the dead letters and
@@ -57,7 +61,7 @@ type StreamStats struct {
 // delivered, nothing delivered waits to be finished, and this Queue's
 // consumers have finished with what they took (so its counters are final).
 func (s Stats) Idle() bool {
-	if s.InFlight != 0 {
+	if s.InFlight != 0 || s.settling != 0 {
 		return false
 	}
 	for _, st := range s.Streams {
@@ -109,6 +113,7 @@ func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) {
 		Vanished:     q.vanished.Load(),
 		Pruned:       q.pruned.Load(),
 		InFlight:     q.inflight.Load(),
+		settling:     q.settling.Load(),
 	}
 	if s.DeadLetters, err = dead.Result(); err != nil {
 		return Stats{}, fmt.Errorf("workqueue: stats: %w", err)

@@ -302,6 +302,7 @@ type Queue struct {
 	vanished     atomic.Int64
 	pruned       atomic.Int64
 	inflight     atomic.Int64 // entries held by this Queue's consumers
+	settling     atomic.Int64 // see Stats.settling
 
 	streamKeys sync.Map // kind → stream key
 }
