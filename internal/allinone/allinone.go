@@ -160,7 +160,7 @@ func waitIdle(ctx context.Context, q *workqueue.Queue) error {
 	defer tick.Stop()
 	for {
 		st, err := q.Stats(ctx, slackevent.All)
-		if err == nil && idle(st) {
+		if err == nil && st.Idle() {
 			return nil
 		}
 		select {
@@ -169,15 +169,6 @@ func waitIdle(ctx context.Context, q *workqueue.Queue) error {
 		case <-tick.C:
 		}
 	}
-}
-
-func idle(st workqueue.Stats) bool {
-	for _, s := range st.Streams {
-		if s.Lag > 0 || s.Pending > 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func randomHex(n int) string {
