@@ -33,10 +33,10 @@ func threadCPUs(t *testing.T, pid int) map[int]unix.CPUSet {
 	return m
 }
 
-// TestSplitCores pins a stand-in for Redis and this process apart, then
-// puts both back. It changes this process's CPUs while it runs, so it is
-// not parallel.
-func TestSplitCores(t *testing.T) {
+// splittable returns the CPUs this process may use, and skips the test
+// unless there are at least two to split.
+func splittable(t *testing.T) unix.CPUSet {
+	t.Helper()
 	var mine unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &mine); err != nil {
 		t.Fatal(err)
@@ -44,6 +44,14 @@ func TestSplitCores(t *testing.T) {
 	if mine.Count() < 2 {
 		t.Skipf("this process may use %d CPU; splitting needs 2", mine.Count())
 	}
+	return mine
+}
+
+// TestSplitCores pins a stand-in for Redis and this process apart, then
+// puts both back. It changes this process's CPUs while it runs, so it is
+// not parallel.
+func TestSplitCores(t *testing.T) {
+	mine := splittable(t)
 	child := exec.Command("sleep", "60")
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
@@ -115,13 +123,7 @@ func equalSets(a, b map[int]unix.CPUSet) bool {
 // TestCompareSplit runs `loadgen -compare -split` on a real Redis and checks
 // that it says where each side ran and leaves the CPUs as they were.
 func TestCompareSplit(t *testing.T) {
-	var mine unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &mine); err != nil {
-		t.Fatal(err)
-	}
-	if mine.Count() < 2 {
-		t.Skipf("this process may use %d CPU; splitting needs 2", mine.Count())
-	}
+	mine := splittable(t)
 	rs := redistest.Start(t)
 	var out, errs strings.Builder
 	err := loadgen.Command(t.Context(), []string{"-compare", "-split", "-redis", rs.URL(), "-c", "4", "-n", "200", "-warmup", "40"}, "", &out, &errs)

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -58,24 +57,5 @@ func TestExitWithParent(t *testing.T) {
 	}
 	middle.Process.Kill()
 	middle.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for syscall.Kill(pid, 0) == nil && !zombie(pid) {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("process %d outlived its parent by 10s", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// zombie reports whether pid has exited and waits to be reaped (by init,
-// now that its parent is gone).
-func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+	WaitExit(t, pid, "proctest", 10*time.Second)
 }

@@ -6,9 +6,10 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gophers/gopherbot/internal/proctest"
 )
 
 // TestServerDiesWithTheTestProcess runs a test process that starts a server
@@ -45,7 +46,7 @@ func TestServerDiesWithTheTestProcess(t *testing.T) {
 	if pid == 0 {
 		t.Fatalf("the helper did not start a server (%v)", sc.Err())
 	}
-	if !alive(pid) {
+	if !proctest.Running(pid, "redis") {
 		t.Fatalf("server %d is not running", pid)
 	}
 
@@ -53,25 +54,5 @@ func TestServerDiesWithTheTestProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	helper.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("redis-server %d outlived its SIGKILLed test process by 10s", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// alive reports whether pid is a running redis-server (not a zombie, and not
-// a new process that took the number).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return strings.Contains(s[:max(i, 0)], "redis") && i+2 < len(s) && s[i+2] != 'Z'
+	proctest.WaitExit(t, pid, "redis", 10*time.Second)
 }
