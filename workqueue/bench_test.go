@@ -32,7 +32,9 @@ func (q *Queue) publishDirect(ctx context.Context, e Event) (bool, error) {
 
 // BenchmarkPublish compares publishing through the batcher with one round
 // trip per event, from one goroutine and from 16 (the gateway's load-test
-// connections). Compare the ns/op of batched/parallel with direct/parallel.
+// connections). Compare the ns/op of batched/parallel with direct/parallel,
+// and with batched-1/parallel: the batcher with one batch in flight at a
+// time instead of the default two.
 // On a shared machine the CPU time per event, of this process (cpu-µs/op)
 // and of Redis (redis-µs/op), varies less than ns/op; events/call is the
 // mean batch size.
@@ -42,6 +44,8 @@ func BenchmarkPublish(b *testing.B) {
 	opts := fastOptions("bench")
 	opts.MaxLen = 1 << 30 // measure publishing, not trimming
 	q, _ := newQueue(b, rdb, opts)
+	opts.PublishInFlight = 1
+	q1, _ := newQueue(b, rdb, opts)
 	var seq atomic.Int64
 	event := func() Event {
 		return Event{ID: "Ev" + strconv.FormatInt(seq.Add(1), 10), Kind: slackevent.MessageChannel, Body: benchBody}
@@ -56,6 +60,7 @@ func BenchmarkPublish(b *testing.B) {
 	}{
 		{"direct", q.publishDirect},
 		{"batched", q.Publish},
+		{"batched-1", q1.Publish},
 	} {
 		b.Run(mode.name+"/serial", func(b *testing.B) {
 			defer measureCPU(b, rdb)()

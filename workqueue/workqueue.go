@@ -18,9 +18,10 @@
 // entry (or found its event_id already stored), so a gateway that answers
 // Slack 2xx only after a successful Publish never loses an event it
 // acknowledged. The dedup check and the append are one Lua script, and
-// concurrent Publish calls share one call of it: the throughput of a busy
-// gateway is not bounded by one Redis round trip, nor one script call, per
-// event. An entry leaves the group's pending list only when a handler
+// concurrent Publish calls share one call of it, with up to
+// Options.PublishInFlight calls on their way at once: the throughput of a
+// busy gateway is not bounded by one Redis round trip, nor one script call,
+// per event. An entry leaves the group's pending list only when a handler
 // succeeded, when it is dead-lettered, or when it vanished from the stream.
 // A handler may run more than once for one entry: when its consumer dies (the
 // entry is reclaimed by another consumer with XAUTOCLAIM once it has been idle
@@ -172,6 +173,10 @@ type Options struct {
 	// PublishBatch caps the events sent in one publish script call;
 	// default 512.
 	PublishBatch int
+	// PublishInFlight caps the publish script calls in flight at once,
+	// each on its own connection; default 2. The calls after the first
+	// carry at least two events each.
+	PublishInFlight int
 	// ClaimInterval is how often idle entries of dead consumers are looked
 	// for; default ClaimIdle/3.
 	ClaimInterval time.Duration
@@ -238,6 +243,9 @@ func (o Options) withDefaults() Options {
 	if o.PublishBatch <= 0 {
 		o.PublishBatch = 512
 	}
+	if o.PublishInFlight <= 0 {
+		o.PublishInFlight = 2
+	}
 	if o.ClaimInterval <= 0 {
 		o.ClaimInterval = o.ClaimIdle / 3
 	}
@@ -278,17 +286,15 @@ type Queue struct {
 	opts Options
 	log  zerolog.Logger
 
-	// Publish batching: requests wait in pubQueue while a batch is in
-	// flight (flushing); flushers counts the goroutines sending them.
-	pubMu     sync.Mutex
-	pubQueue  []*pubReq
-	flushing  bool
-	pubClosed bool
-	flushers  sync.WaitGroup
-	// Buffers of the batch in flight, reused; only the leader touches them.
-	pubBatch []*pubReq
-	pubArgs  []any
-	pubLast  int // events in the last batch, under pubMu
+	// Publish batching: requests wait in pubQueue while batches are in
+	// flight (pubInFlight of them); flushers counts the goroutines
+	// sending them.
+	pubMu       sync.Mutex
+	pubQueue    []*pubReq
+	pubInFlight int
+	pubClosed   bool
+	flushers    sync.WaitGroup
+	pubLast     int // events in the last batch, under pubMu
 	// Publish counters (PublishStats); written by the leader only.
 	pubBatches, pubEvents, pubNanos atomic.Int64
 

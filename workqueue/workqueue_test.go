@@ -201,6 +201,84 @@ func TestPublishStats(t *testing.T) {
 	}
 }
 
+// Concurrent publishers keep at most PublishInFlight script calls in flight
+// at once, a call sent alongside another carries at least two events, and
+// every event is stored once.
+func TestPublishInFlight(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, limit := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			rdb := srv.Client()
+			h := &inFlightHook{delay: 2 * time.Millisecond}
+			rdb.AddHook(h)
+			opts := fastOptions("gateway")
+			opts.Prefix = fmt.Sprintf("inflight%d:", limit)
+			opts.PublishInFlight = limit
+			q, _ := newQueue(t, rdb, opts)
+
+			const n = 300
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					e := Event{ID: fmt.Sprintf("Ev%d", i), Kind: slackevent.AppMention, Body: []byte("x")}
+					if added, err := q.Publish(context.Background(), e); !added || err != nil {
+						t.Errorf("Publish(%s) = %v, %v; want true, nil", e.ID, added, err)
+					}
+				})
+			}
+			wg.Wait()
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.max != limit {
+				t.Errorf("at most %d script calls were in flight at once; want %d", h.max, limit)
+			}
+			if h.smallExtra > 0 {
+				t.Errorf("%d calls of one event were sent while another was in flight", h.smallExtra)
+			}
+			if got := rdb.XLen(context.Background(), q.StreamKey(slackevent.AppMention)).Val(); got != n {
+				t.Errorf("stream length %d; want %d", got, n)
+			}
+		})
+	}
+}
+
+// inFlightHook slows down EVALSHA calls and records how many overlap.
+type inFlightHook struct {
+	delay      time.Duration
+	mu         sync.Mutex
+	now, max   int
+	smallExtra int // calls of one event started while another was in flight
+}
+
+func (h *inFlightHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *inFlightHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (h *inFlightHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "evalsha" {
+			return next(ctx, cmd)
+		}
+		events, _ := cmd.Args()[2].(int)
+		events /= 2 // two keys an event
+		h.mu.Lock()
+		if h.now > 0 && events < 2 {
+			h.smallExtra++
+		}
+		h.now++
+		h.max = max(h.max, h.now)
+		h.mu.Unlock()
+		time.Sleep(h.delay)
+		err := next(ctx, cmd)
+		h.mu.Lock()
+		h.now--
+		h.mu.Unlock()
+		return err
+	}
+}
+
 // One script call appends a whole batch; each event gets its own result,
 // in order, and a failed append fails only its own event and leaves no
 // dedup record behind.
@@ -227,7 +305,7 @@ func testPublishBatch(t *testing.T, rdb redis.UniversalClient) {
 	for i, e := range events {
 		reqs[i] = &pubReq{e: e, done: make(chan struct{}, 1)}
 	}
-	q.flush(reqs)
+	q.flush(nil, reqs)
 
 	var got []string
 	for _, r := range reqs {
@@ -300,7 +378,7 @@ func TestPublishCallerGivesUp(t *testing.T) {
 	// Act as the leader of a batch in flight, so that Publish queues its
 	// request and waits.
 	q.pubMu.Lock()
-	q.flushing = true
+	q.pubInFlight = 1
 	q.flushers.Add(1)
 	q.pubMu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
