@@ -360,6 +360,9 @@ func (q *Queue) DeadLetterKey() string { return q.opts.Prefix + "deadletter" }
 
 func (q *Queue) dedupKey(id string) string { return q.opts.Prefix + "dedup:" + id }
 
+// DedupKey is the Redis key that remembers event ID id for DedupTTL.
+func (q *Queue) DedupKey(id string) string { return q.dedupKey(id) }
+
 // entryTime is the time encoded in a stream entry ID ("<ms>-<seq>").
 func entryTime(id string) time.Time {
 	for i := 0; i < len(id); i++ {

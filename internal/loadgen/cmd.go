@@ -206,7 +206,22 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 	var gwSrv *gateway.Server // set by gw
 	var pubLine string        // the gateway's publish batches, printed last
 	defer func() { fmt.Fprint(stdout, pubLine) }()
-	measure := func(name string, start func() (string, func() error, error)) (Result, error) {
+	measure := func(name string, start func() (string, func() error, error)) (r Result, err error) {
+		onRedis := rdb != nil && name == "gateway"
+		if onRedis {
+			// Every run starts from an idle queue and leaves one.
+			if err := checkIdle(ctx, rdb, log); err != nil {
+				return Result{}, err
+			}
+			defer func() {
+				if r.IDPrefix == "" {
+					return // nothing was sent
+				}
+				if rerr := removeRun(context.WithoutCancel(ctx), rdb, r.IDPrefix); rerr != nil && err == nil {
+					err = rerr
+				}
+			}()
+		}
 		u, stop, err := start()
 		if err != nil {
 			return Result{}, err
@@ -216,7 +231,6 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		var redis0 time.Duration
 		var pub0 workqueue.PublishStats
 		var script0 time.Duration
-		onRedis := rdb != nil && name == "gateway"
 		if onRedis {
 			o.OnStart = func() {
 				redis0 = redisCPU(ctx, rdb)
@@ -224,7 +238,7 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 				pub0 = gwSrv.Stats().Publish
 			}
 		}
-		r, err := Run(ctx, o)
+		r, err = Run(ctx, o)
 		var redisPerReq time.Duration
 		if onRedis && r.Requests > 0 {
 			redisPerReq = (redisCPU(ctx, rdb) - redis0) / time.Duration(r.Requests)
@@ -242,7 +256,7 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 			err = fmt.Errorf("loadgen: stop %s: %w", name, serr)
 		}
 		if err != nil {
-			return Result{}, err
+			return r, err
 		}
 		row(name, r, redisPerReq)
 		return r, nil

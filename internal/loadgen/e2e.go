@@ -348,8 +348,47 @@ func checkIdle(ctx context.Context, rdb *redis.Client, log zerolog.Logger) error
 		for _, s := range st.Streams {
 			n += s.Lag + s.Pending
 		}
-		return fmt.Errorf("loadgen: the Redis queue holds %d unhandled events (from -self or -compare?); "+
-			"run -e2e on an empty Redis, or flush this one", n)
+		return fmt.Errorf("loadgen: the Redis queue holds %d unhandled events (from an interrupted run, or not a throwaway Redis?); "+
+			"use an empty Redis, or flush this one", n)
+	}
+	return nil
+}
+
+// removeRun deletes what a -self or -compare run stored, which nobody
+// consumes: its stream entries and its dedup records (event IDs beginning
+// with idPrefix). The next run then starts from the same state, and -e2e
+// finds an idle queue. checkIdle made sure before the run that the streams
+// held nothing else.
+func removeRun(ctx context.Context, rdb *redis.Client, idPrefix string) error {
+	q := workqueue.New(rdb, workqueue.Options{Log: zerolog.Nop()})
+	defer q.Close()
+	for _, kind := range slackevent.All {
+		if err := rdb.XTrimMaxLen(ctx, q.StreamKey(kind), 0).Err(); err != nil {
+			return fmt.Errorf("loadgen: removing the run's entries: %w", err)
+		}
+	}
+	keys := make([]string, 0, 1000)
+	unlink := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		err := rdb.Unlink(ctx, keys...).Err()
+		keys = keys[:0]
+		return err
+	}
+	it := rdb.Scan(ctx, 0, q.DedupKey(idPrefix)+"*", int64(cap(keys))).Iterator()
+	for it.Next(ctx) {
+		if keys = append(keys, it.Val()); len(keys) == cap(keys) {
+			if err := unlink(); err != nil {
+				return fmt.Errorf("loadgen: removing the run's dedup records: %w", err)
+			}
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("loadgen: removing the run's dedup records: %w", err)
+	}
+	if err := unlink(); err != nil {
+		return fmt.Errorf("loadgen: removing the run's dedup records: %w", err)
 	}
 	return nil
 }

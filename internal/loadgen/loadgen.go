@@ -65,6 +65,9 @@ type Result struct {
 	// CPU is the user and system time of this process (sender and, for
 	// in-process targets, server) during the measured phase.
 	CPU time.Duration
+	// IDPrefix begins the event_id of every event the run sent, warm-up
+	// included.
+	IDPrefix string
 }
 
 // CPUPerRequest is CPU divided by answered requests.
@@ -109,6 +112,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	nonce := make([]byte, 4)
 	rand.Read(nonce)
 	reqs := Presign(o.Secret, u, hex.EncodeToString(nonce), o.Warmup+o.Count, time.Now())
+	idPrefix := "Ev" + hex.EncodeToString(nonce)
 
 	conns, closeAll, err := dialAll(ctx, addr, o.Conns)
 	if err != nil {
@@ -125,6 +129,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	cpu0 := processCPU()
 	res := phase(ctx, conns, reqs[o.Warmup:], o.Timeout, time.Now().Add(o.Duration))
 	res.CPU = processCPU() - cpu0
+	res.IDPrefix = idPrefix
 	return res, nil
 }
 

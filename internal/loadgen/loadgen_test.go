@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/gateway"
 	"github.com/gophers/gopherbot/internal/loadgen"
@@ -175,28 +176,54 @@ func TestRunRefuses(t *testing.T) {
 
 // TestCompare runs the command as `loadgen -compare` does: the baseline,
 // then the real gateway on a real Redis, which stores every event.
+// -compare measures both targets, and the gateway run removes what it
+// stored: a second run finds an idle queue, and no run's dedup records are
+// left behind.
 func TestCompare(t *testing.T) {
 	rs := redistest.Start(t)
-	var out, errs bytes.Buffer
-	err := loadgen.Command(t.Context(), []string{"-compare", "-redis", rs.URL(), "-c", "4", "-n", "200", "-warmup", "40", "-d", "30s"}, "", &out, &errs)
-	if err != nil {
-		t.Fatalf("Command: %v\nstderr:\n%s", err, errs.String())
-	}
-	for _, want := range []string{"baseline", "gateway", "200:200", "gateway/baseline throughput:", "events a batch", "mean round trip to Redis"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-	var total int64
-	for _, kind := range slackevent.All {
-		n, err := rs.Client().XLen(t.Context(), "gopherbot:events:"+kind).Result()
+	rdb := rs.Client()
+	for run := 1; run <= 2; run++ {
+		var out, errs bytes.Buffer
+		err := loadgen.Command(t.Context(), []string{"-compare", "-redis", rs.URL(), "-c", "4", "-n", "200", "-warmup", "40", "-d", "30s"}, "", &out, &errs)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("run %d: Command: %v\nstderr:\n%s", run, err, errs.String())
 		}
-		total += n
+		for _, want := range []string{"baseline", "gateway", "200:200", "gateway/baseline throughput:", "events a batch", "mean round trip to Redis"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("run %d: output lacks %q:\n%s", run, want, out.String())
+			}
+		}
+		// Every event was stored (Lua's commands count in commandstats)...
+		stats := rdb.Info(t.Context(), "commandstats").Val()
+		if want := "cmdstat_xadd:calls=" + strconv.Itoa(240*run) + ","; !strings.Contains(stats, want) {
+			t.Errorf("run %d: want %s (200 + 40 warm-up a run) in\n%s", run, want, stats)
+		}
+		// ...and removed afterwards.
+		for _, kind := range slackevent.All {
+			if n := rdb.XLen(t.Context(), "gopherbot:events:"+kind).Val(); n != 0 {
+				t.Errorf("run %d: %d entries left in %s", run, n, kind)
+			}
+		}
+		if keys := rdb.Keys(t.Context(), "gopherbot:dedup:*").Val(); len(keys) != 0 {
+			t.Errorf("run %d: %d dedup records left, such as %s", run, len(keys), keys[0])
+		}
 	}
-	if total != 240 {
-		t.Errorf("%d events in the streams, want 240 (200 + 40 warm-up)", total)
+}
+
+// -self refuses a queue that holds unhandled events: they would be removed
+// with the run's own.
+func TestSelfRefusesBusyQueue(t *testing.T) {
+	rs := redistest.Start(t)
+	if err := rs.Client().XAdd(t.Context(), &redis.XAddArgs{Stream: "gopherbot:events:" + slackevent.AppMention, Values: []string{"body", "{}"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	err := loadgen.Command(t.Context(), []string{"-self", "-redis", rs.URL(), "-c", "2", "-n", "20"}, "", &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), "1 unhandled events") {
+		t.Errorf("-self on a busy queue: %v, want a refusal naming 1 unhandled event", err)
+	}
+	if n := rs.Client().XLen(t.Context(), "gopherbot:events:"+slackevent.AppMention).Val(); n != 1 {
+		t.Errorf("stream length %d after the refusal, want the 1 entry untouched", n)
 	}
 }
 
