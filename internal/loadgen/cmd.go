@@ -187,6 +187,14 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		placement = "; " + p
 	}
 
+	if rdb != nil {
+		// How fast this machine wakes an idle process: most of what one
+		// batch's round trip costs beyond the script, and the figure that
+		// differed most between machines of the same kind.
+		if rtt, err := pingRoundTrip(ctx, rdb, 200); err == nil {
+			fmt.Fprintf(stdout, "Redis PING round trip, one at a time: median %v\n", ms(rtt))
+		}
+	}
 	startProfile()
 	fmt.Fprintf(stdout, "GOMAXPROCS=%d, %d connections, %d events (+%d warm-up), at most %v%s\n",
 		runtime.GOMAXPROCS(0), opts.Conns, opts.Count, opts.Warmup, opts.Duration, placement)
@@ -506,6 +514,20 @@ func redisInfo(ctx context.Context, rdb *redis.Client, section string) map[strin
 
 // redisPID is the process ID of the Redis server at rdb when it runs on
 // this machine (it is on a loopback address) and /proc shows it, else 0.
+// pingRoundTrip is the median time of n PINGs sent one after another.
+func pingRoundTrip(ctx context.Context, rdb *redis.Client, n int) (time.Duration, error) {
+	d := make([]time.Duration, n)
+	for i := range d {
+		start := time.Now()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return 0, err
+		}
+		d[i] = time.Since(start)
+	}
+	slices.Sort(d)
+	return d[n/2], nil
+}
+
 func redisPID(ctx context.Context, rdb *redis.Client) int {
 	pid, _ := strconv.Atoi(redisInfo(ctx, rdb, "server")["process_id"])
 	// In another PID namespace the number may be someone else's.

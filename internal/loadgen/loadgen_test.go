@@ -188,7 +188,7 @@ func TestCompare(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d: Command: %v\nstderr:\n%s", run, err, errs.String())
 		}
-		for _, want := range []string{"baseline", "gateway", "200:200", "gateway/baseline throughput:", "events a batch", "mean round trip to Redis"} {
+		for _, want := range []string{"Redis PING round trip, one at a time: median", "baseline", "gateway", "200:200", "gateway/baseline throughput:", "events a batch", "mean round trip to Redis"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("run %d: output lacks %q:\n%s", run, want, out.String())
 			}
