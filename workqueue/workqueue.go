@@ -295,7 +295,7 @@ type Queue struct {
 	pubClosed   bool
 	flushers    sync.WaitGroup
 	pubLast     int // events in the last batch, under pubMu
-	// Publish counters (PublishStats); written by the leader only.
+	// Publish counters (PublishStats); written by the leaders sending batches.
 	pubBatches, pubEvents, pubNanos atomic.Int64
 
 	consuming atomic.Bool

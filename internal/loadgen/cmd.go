@@ -251,7 +251,7 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		if onRedis && r.Requests > 0 {
 			redisPerReq = (redisCPU(ctx, rdb) - redis0) / time.Duration(r.Requests)
 			pub := gwSrv.Stats().Publish.Sub(pub0)
-			// Where the gateway's latency goes: each event waits for the
+			// Where the gateway's latency goes: an event may wait for a
 			// batch in flight, then for its own.
 			pubLine = fmt.Sprintf("gateway publish: %.1f events a batch, %v mean round trip to Redis (%d batches)",
 				pub.EventsPerBatch(), ms(pub.MeanRoundTrip()), pub.Batches)
