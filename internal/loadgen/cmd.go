@@ -512,8 +512,6 @@ func redisInfo(ctx context.Context, rdb *redis.Client, section string) map[strin
 	return m
 }
 
-// redisPID is the process ID of the Redis server at rdb when it runs on
-// this machine (it is on a loopback address) and /proc shows it, else 0.
 // pingRoundTrip is the median time of n PINGs sent one after another.
 func pingRoundTrip(ctx context.Context, rdb *redis.Client, n int) (time.Duration, error) {
 	d := make([]time.Duration, n)
@@ -528,6 +526,8 @@ func pingRoundTrip(ctx context.Context, rdb *redis.Client, n int) (time.Duration
 	return d[n/2], nil
 }
 
+// redisPID is the process ID of the Redis server at rdb when it runs on
+// this machine (it is on a loopback address) and /proc shows it, else 0.
 func redisPID(ctx context.Context, rdb *redis.Client) int {
 	pid, _ := strconv.Atoi(redisInfo(ctx, rdb, "server")["process_id"])
 	// In another PID namespace the number may be someone else's.

@@ -376,18 +376,20 @@ func removeRun(ctx context.Context, rdb *redis.Client, idPrefix string) error {
 		keys = keys[:0]
 		return err
 	}
+	var err error
 	it := rdb.Scan(ctx, 0, q.DedupKey(idPrefix)+"*", int64(cap(keys))).Iterator()
-	for it.Next(ctx) {
+	for err == nil && it.Next(ctx) {
 		if keys = append(keys, it.Val()); len(keys) == cap(keys) {
-			if err := unlink(); err != nil {
-				return fmt.Errorf("loadgen: removing the run's dedup records: %w", err)
-			}
+			err = unlink()
 		}
 	}
-	if err := it.Err(); err != nil {
-		return fmt.Errorf("loadgen: removing the run's dedup records: %w", err)
+	if err == nil {
+		err = it.Err()
 	}
-	if err := unlink(); err != nil {
+	if err == nil {
+		err = unlink()
+	}
+	if err != nil {
 		return fmt.Errorf("loadgen: removing the run's dedup records: %w", err)
 	}
 	return nil

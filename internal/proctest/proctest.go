@@ -3,7 +3,10 @@
 package proctest
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
+	"testing"
 	"time"
 )
 
@@ -24,4 +27,22 @@ func ExitWithParent() {
 			}
 		}
 	}()
+}
+
+// StartSelf runs this test binary again as a child that runs only the test
+// named test, with env added to its environment, and returns the child and
+// a scanner of its standard output. The child is killed when the test ends.
+func StartSelf(t testing.TB, test string, env ...string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewScanner(out)
 }

@@ -3,7 +3,6 @@
 package proctest
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"strconv"
@@ -33,19 +32,9 @@ func TestExitWithParent(t *testing.T) {
 		time.Sleep(time.Minute) // until killed
 		os.Exit(0)
 	}
-	middle := exec.Command(os.Args[0], "-test.run=^TestExitWithParent$")
-	middle.Env = append(os.Environ(), "PROCTEST_ROLE=middle")
-	out, err := middle.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := middle.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { middle.Process.Kill(); middle.Wait() })
+	middle, sc := StartSelf(t, "TestExitWithParent", "PROCTEST_ROLE=middle")
 	// Wait for the grandchild's PID and for it to have noted its parent.
 	pid, ready := 0, false
-	sc := bufio.NewScanner(out)
 	for (pid == 0 || !ready) && sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "grandchild "); ok {
 			pid, _ = strconv.Atoi(v)

@@ -1,9 +1,7 @@
 package redistest
 
 import (
-	"bufio"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,18 +23,8 @@ func TestServerDiesWithTheTestProcess(t *testing.T) {
 		time.Sleep(time.Minute) // until killed
 		return
 	}
-	helper := exec.Command(os.Args[0], "-test.run=^TestServerDiesWithTheTestProcess$", "-test.count=1")
-	helper.Env = append(os.Environ(), "REDISTEST_HELPER=1")
-	out, err := helper.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { helper.Process.Kill(); helper.Wait() })
+	helper, sc := proctest.StartSelf(t, "TestServerDiesWithTheTestProcess", "REDISTEST_HELPER=1")
 	pid := 0
-	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "server pid "); ok {
 			pid, _ = strconv.Atoi(v)
