@@ -277,12 +277,42 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 		shadow:     !c.cfg.Production && !(m.Kind == handler.KindMessage && m.Addressed()),
 		production: c.cfg.Production,
 	}
-	if err := c.mux.ServeMessage(ctx, m, r); err != nil {
+	if err := queueError(c.mux.ServeMessage(ctx, m, r)); err != nil {
 		log.Warn().Err(err).Bool("permanent", errors.Is(err, workqueue.ErrPermanent)).Msg("handling failed")
 		return fmt.Errorf("consumer: %w", err)
 	}
 	return nil
 }
+
+// queueError is the error of a handling as the queue should see it. The Mux
+// joins the errors of the handlers that failed; the event is dead-lettered
+// at once only when every one of them failed for good. When one failed for
+// a reason a retry may fix, the retry runs: the effects already made are
+// skipped then (see ledger), and the handlers that failed for good fail
+// again, until the queue dead-letters the event after its last attempt.
+func queueError(err error) error {
+	join, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	var retry []error
+	for _, e := range join.Unwrap() {
+		if !errors.Is(e, workqueue.ErrPermanent) {
+			retry = append(retry, e)
+		}
+	}
+	if len(retry) == 0 || len(retry) == len(join.Unwrap()) {
+		return err
+	}
+	return partlyPermanent{all: err, retry: errors.Join(retry...)}
+}
+
+// partlyPermanent reads as all its errors and unwraps to the ones a retry
+// may fix, so that errors.Is(err, workqueue.ErrPermanent) is false.
+type partlyPermanent struct{ all, retry error }
+
+func (e partlyPermanent) Error() string { return e.all.Error() }
+func (e partlyPermanent) Unwrap() error { return e.retry }
 
 func (c *Consumer) maxAge() time.Duration {
 	if c.cfg.MessageMaxAge > 0 {

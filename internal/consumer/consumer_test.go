@@ -3,7 +3,12 @@ package consumer
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -205,13 +210,13 @@ func TestEffectInflightSkipped(t *testing.T) {
 	}
 }
 
-// TestSlackFailsThenWorks: chat.postMessage fails past the client's
-// retries, so the handling fails and the queue retries it; the claim was
-// given back, so the retry posts, once.
+// TestSlackFailsThenWorks: Slack turns chat.postMessage away (503) past the
+// client's retries, so the handling fails and the queue retries it; the
+// claim was given back, so the retry posts, once.
 func TestSlackFailsThenWorks(t *testing.T) {
 	e := newEnv(t, envOptions{slackOptions: []slackapi.Option{slackapi.WithMaxAttempts(2)}})
 	e.identify()
-	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 500, Times: 2})
+	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 503, Times: 2})
 	ev := e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"})
 	err := e.handle(ev, 1)
 	if err == nil || errors.Is(err, workqueue.ErrPermanent) {
@@ -232,18 +237,101 @@ func TestSlackFailsThenWorks(t *testing.T) {
 	}
 }
 
-// TestSlack500Once: one 500 is retried inside the call.
-func TestSlack500Once(t *testing.T) {
+// TestSlack503Once: one 503 is retried inside the call.
+func TestSlack503Once(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.start()
-	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 500})
+	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 503})
 	e.publish(e.message(said{user: "alice", channel: "dm", text: "books"}))
 	e.waitIdle()
 	if diff := cmp.Diff([]string{"chat.postMessage @alice"}, heads(e.seen())); diff != "" {
 		t.Errorf("visible calls (-want +got):\n%s", diff)
 	}
 	if n := len(e.slack.CallsTo("chat.postMessage")); n != 2 {
-		t.Errorf("%d chat.postMessage calls, want 2 (a 500, then the post)", n)
+		t.Errorf("%d chat.postMessage calls, want 2 (a 503, then the post)", n)
+	}
+}
+
+// TestOutcomeUnknownNotRepeated: Slack may have posted a reply it answered
+// with a 500, or whose answer was lost; neither the client nor the queue's
+// retry posts it again. The other effects of the event are made.
+func TestOutcomeUnknownNotRepeated(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		fault func(e *env)
+		opts  []slackapi.Option
+	}{
+		{"500", func(e *env) { e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 500}) }, nil},
+		{"answer lost", func(*env) {}, []slackapi.Option{slackapi.WithHTTPClient(&http.Client{
+			Timeout: 30 * time.Second, Transport: &lostAnswer{base: http.DefaultTransport.(*http.Transport).Clone()},
+		})}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{slackOptions: tt.opts})
+			e.identify()
+			tt.fault(e)
+			ev := e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"})
+			err := e.handle(ev, 1)
+			if !errors.Is(err, slackapi.ErrOutcomeUnknown) || errors.Is(err, workqueue.ErrPermanent) {
+				t.Fatalf("first handling: %v; want a transient error with an unknown outcome", err)
+			}
+			if err := e.handle(ev, 2); err != nil {
+				t.Fatalf("second handling: %v", err)
+			}
+			if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
+				t.Errorf("%d chat.postMessage calls, want 1: a post that may have gone out was repeated", n)
+			}
+			if n := len(e.slack.CallsTo("reactions.add")); n != 1 {
+				t.Errorf("%d reactions.add calls, want 1", n)
+			}
+			if !strings.Contains(e.logs.String(), "outcome unknown") {
+				t.Errorf("the unknown outcome was not logged")
+			}
+		})
+	}
+}
+
+// lostAnswer lets the first chat.postMessage reach Slack, then loses
+// Slack's answer as a connection reset would.
+type lostAnswer struct {
+	base http.RoundTripper
+	done atomic.Bool
+}
+
+func (l *lostAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(req)
+	if err == nil && strings.HasSuffix(req.URL.Path, "/chat.postMessage") && l.done.CompareAndSwap(false, true) {
+		resp.Body.Close()
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+	}
+	return resp, err
+}
+
+// TestPermanentDoesNotMaskTransient: one handler of a message fails for
+// good (a reaction Slack refuses) while another fails for a reason a retry
+// fixes (Slack turns the reply away). The event is retried, not
+// dead-lettered at once: the reply goes out on the retry.
+func TestPermanentDoesNotMaskTransient(t *testing.T) {
+	e := newEnv(t, envOptions{slackOptions: []slackapi.Option{slackapi.WithMaxAttempts(1)}})
+	e.slack.Inject("reactions.add", slackfake.Fault{Error: "invalid_name", Times: 100})
+	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 503})
+	e.start()
+	e.publish(e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"}))
+	e.waitIdle()
+	if diff := cmp.Diff([]string{"chat.postMessage #general"}, heads(e.seen())); diff != "" {
+		t.Errorf("visible calls (-want +got):\n%s\nthe turned-away reply was not retried", diff)
+	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 2 {
+		t.Errorf("%d chat.postMessage calls, want 2 (a 503, then the post on the queue's retry)", n)
+	}
+	// The reaction keeps failing for good: once the reply is out, the
+	// event goes to the dead letters with that reason.
+	dead, err := e.q.DeadLetters(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || !strings.Contains(dead[0].Reason, "invalid_name") {
+		t.Errorf("dead letters = %+v; want the event, for invalid_name", dead)
 	}
 }
 

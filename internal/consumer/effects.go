@@ -2,6 +2,8 @@ package consumer
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -40,18 +42,25 @@ const (
 //
 // The protocol for one effect:
 //
-//  1. claim: HSETNX field "inflight <what>". If the field exists, the effect
-//     was done, or started by a consumer that may have done it: skip it.
+//  1. claim: HSETNX field "inflight <token> <what>", with a token of this
+//     claim. If the field exists with another value, the effect was done, or
+//     started by a consumer that may have done it: skip it. If it holds our
+//     own token, the claim's reply was lost and go-redis sent it again: the
+//     claim is ours.
 //  2. make the Slack call.
-//  3. on success: HSET field "done <what>". On a failure Slack reported (an
-//     error answer, a 5xx, a refused connection), HDEL field, so that the
-//     queue's retry makes the call again.
+//  3. on success: HSET field "done <what>". When the call certainly did not
+//     happen (Slack refused it, with an error code, a 429, a 503 or a 4xx,
+//     or the request never went out), HDEL field, so that the queue's retry
+//     makes the call again. When Slack may have acted on it
+//     (slackapi.ErrOutcomeUnknown: the answer was lost, cut off by the
+//     deadline, or a 500), the claim stays.
 //
 // The window that remains: a consumer that dies (or loses Redis, or runs out
-// of time) after the claim and before it learns Slack's answer leaves the
-// effect "inflight"; every later handling skips it. That effect is lost if
-// Slack never got the call, and never doubled if it did: effects happen at
-// most once, as DESIGN.md asks, not exactly once.
+// of time) after the claim and before it learns Slack's answer, or whose
+// call's outcome is unknown, leaves the effect "inflight"; every later
+// handling skips it. That effect is lost if Slack never made it, and never
+// doubled if it did: effects happen at most once, as DESIGN.md asks, not
+// exactly once.
 type ledger struct {
 	rdb redis.UniversalClient
 }
@@ -61,12 +70,13 @@ type ledger struct {
 // prev is the state it left.
 func (l ledger) claim(ctx context.Context, event, field, what string) (ok bool, prev string, err error) {
 	key := effectsPrefix + event
+	mine := effectInflight + " " + claimToken() + " " + what
 	var set *redis.BoolCmd
 	var get *redis.StringCmd
 	// One round trip; MULTI so that the expiry is set with the first claim
 	// even if the connection breaks in between.
 	_, err = l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		set = p.HSetNX(ctx, key, field, effectInflight+" "+what)
+		set = p.HSetNX(ctx, key, field, mine)
 		p.Expire(ctx, key, EffectsTTL)
 		get = p.HGet(ctx, key, field)
 		return nil
@@ -74,10 +84,17 @@ func (l ledger) claim(ctx context.Context, event, field, what string) (ok bool, 
 	if err != nil {
 		return false, "", fmt.Errorf("effects: claim %s %s: %w", event, field, err)
 	}
-	if set.Val() {
+	if set.Val() || get.Val() == mine {
 		return true, "", nil
 	}
 	return false, get.Val(), nil
+}
+
+// claimToken returns a random token that tells one claim from any other.
+func claimToken() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // done records that the effect field of event happened.

@@ -157,11 +157,11 @@ func (r *responder) effect(ctx context.Context, shadow bool, what, text string, 
 		log.Debug().Msg("sent " + what)
 		return nil
 	}
-	if ctx.Err() != nil {
-		// Cut off by the deadline: Slack may have acted on the call without
-		// us hearing back. Keep the claim, so the effect is lost rather than
-		// doubled.
-		log.Error().Err(callErr).Msg("Slack call cut off, outcome unknown; not retrying " + what)
+	if errors.Is(callErr, slackapi.ErrOutcomeUnknown) {
+		// The answer was lost or cut off by the deadline, or Slack answered
+		// with a server error: it may have acted on the call. Keep the
+		// claim, so the effect is lost rather than doubled.
+		log.Error().Err(callErr).Msg("Slack call outcome unknown; not retrying " + what)
 		return fmt.Errorf("%s: %w", what, callErr)
 	}
 	log.Error().Err(callErr).Msg("Slack call failed: " + what)

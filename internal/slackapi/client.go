@@ -7,7 +7,13 @@
 //     All of it within ctx's deadline: when the next wait, plus another
 //     try as slow as the last, would pass the deadline, the call fails at
 //     once with a transient error, and the work queue's own retry takes
-//     over later.
+//     over later. A post (chat.postMessage, chat.postEphemeral) that
+//     Slack may have made is not repeated: one whose request went out but
+//     whose answer was lost (a broken connection, a timeout), or that Slack
+//     answered with a server error (500, 502, 504) or with internal_error
+//     or fatal_error, which Slack documents as possibly done in part. Its
+//     error wraps ErrOutcomeUnknown. A 503 or a 429 is Slack turning the
+//     call away, and is retried.
 //   - Error classes. A Slack error that retrying cannot fix
 //     (channel_not_found, not_in_channel, is_archived, invalid_auth,
 //     msg_too_long, ...) is returned as an *Error wrapping
@@ -36,9 +42,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -417,13 +425,20 @@ func (c *Client) mayReceiveToken(raw string) error {
 // do runs one Web API call with the retry policy of the package doc.
 func (c *Client) do(ctx context.Context, method string, call func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
+		// Whether the request went out in full: if it did and no answer
+		// came, Slack may have acted on it.
+		var wrote atomic.Bool
+		tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+		})
 		started := time.Now()
-		err := call(ctx)
+		err := call(tctx)
 		if err == nil {
 			return nil
 		}
 		took := time.Since(started)
 		e := classify(method, err)
+		e.Unsure = e.Unsure || e.Status == 0 && e.Code == "" && wrote.Load()
 		ev := c.log.Warn().Str("method", method).Str("reason", e.reason()).Int("attempt", attempt)
 		if e.Status != 0 {
 			ev = ev.Int("status", e.Status)
@@ -431,6 +446,9 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 		switch {
 		case e.Permanent:
 			ev.Msg("slack call failed; retrying cannot fix it")
+			return e
+		case e.Unsure && !repeatable[method]:
+			ev.Msg("slack call failed after Slack got it, which may have acted on it; not repeating it")
 			return e
 		case ctx.Err() != nil:
 			ev.Msg("slack call failed; out of time")
@@ -462,6 +480,16 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 			return classify(method, fmt.Errorf("%w while waiting to retry after %s", ctx.Err(), e.reason()))
 		}
 	}
+}
+
+// repeatable lists the methods that are safe to call again when Slack may
+// have acted on the first call: reads, and writes whose repeat changes
+// nothing (an open DM is opened again, a reaction already there answers
+// already_reacted, taken as success). A post repeated would show twice.
+var repeatable = map[string]bool{
+	"auth.test": true, "conversations.open": true, "conversations.info": true,
+	"conversations.list": true, "users.info": true, "users.list": true,
+	"reactions.add": true, "files.download": true,
 }
 
 // backoff is the wait before attempt+1: doubling from backoffBase up to

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -284,9 +288,121 @@ func TestPermanent(t *testing.T) {
 
 	// A Slack error we do not know is transient, and retried.
 	e.fake.Reset()
-	e.fake.Inject("chat.postMessage", slackfake.Fault{Error: "fatal_error"})
+	e.fake.Inject("chat.postMessage", slackfake.Fault{Error: "team_added_to_org"})
 	if _, err := c.PostMessage(ctx, e.ws.Channels["general"], "x", PostOptions{}); err != nil {
-		t.Errorf("after a fatal_error: %v", err)
+		t.Errorf("after an unknown error code: %v", err)
+	}
+
+	// A 4xx other than 429 is the same on every try.
+	e.fake.Reset()
+	e.fake.Inject("users.info", slackfake.Fault{Status: http.StatusNotFound})
+	if _, err := c.UserInfo(ctx, e.ws.People["bob"]); !errors.Is(err, workqueue.ErrPermanent) {
+		t.Errorf("after a 404: %v, want a permanent error", err)
+	}
+	if n := len(e.fake.Calls()); n != 1 {
+		t.Errorf("%d calls after a 404, want 1: no retry", n)
+	}
+}
+
+// lostAnswer lets the first request to method reach Slack, then loses
+// Slack's answer as a connection reset would.
+type lostAnswer struct {
+	base   http.RoundTripper
+	method string
+	done   atomic.Bool
+}
+
+func (l *lostAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(req)
+	if err == nil && strings.HasSuffix(req.URL.Path, "/"+l.method) && l.done.CompareAndSwap(false, true) {
+		resp.Body.Close()
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+	}
+	return resp, err
+}
+
+// A post Slack may have made is not repeated: its error says the outcome
+// is unknown. Reads and repeatable writes are retried as before.
+func TestOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := ctxT(t, 10*time.Second)
+	general := e.ws.Channels["general"]
+	transport := func(method string) Option {
+		return WithHTTPClient(&http.Client{Timeout: 30 * time.Second,
+			Transport: &lostAnswer{base: http.DefaultTransport.(*http.Transport).Clone(), method: method}})
+	}
+	tests := []struct {
+		name  string
+		setup func() *Client
+		do    func(c *Client) error
+		calls int  // made, with Slack acting on each
+		lost  bool // the error wraps ErrOutcomeUnknown
+	}{
+		{"post, answer lost", func() *Client { return e.client(t, transport("chat.postMessage"), WithPostInterval(0)) },
+			func(c *Client) error { _, err := c.PostMessage(ctx, general, "once", PostOptions{}); return err }, 1, true},
+		{"ephemeral, answer lost", func() *Client { return e.client(t, transport("chat.postEphemeral")) },
+			func(c *Client) error { return c.PostEphemeral(ctx, general, e.ws.People["bob"], "once", "") }, 1, true},
+		{"reaction, answer lost", func() *Client { return e.client(t, transport("reactions.add")) },
+			func(c *Client) error { return c.AddReaction(ctx, general, "1.2", "gopher") }, 2, false},
+		{"post, 500", func() *Client {
+			e.fake.Inject("chat.postMessage", slackfake.Fault{Status: 500})
+			return e.client(t, WithPostInterval(0))
+		}, func(c *Client) error { _, err := c.PostMessage(ctx, general, "x", PostOptions{}); return err }, 1, true},
+		{"post, 504", func() *Client {
+			e.fake.Inject("chat.postMessage", slackfake.Fault{Status: 504})
+			return e.client(t, WithPostInterval(0))
+		}, func(c *Client) error { _, err := c.PostMessage(ctx, general, "x", PostOptions{}); return err }, 1, true},
+		{"post, internal_error", func() *Client {
+			e.fake.Inject("chat.postMessage", slackfake.Fault{Error: "internal_error"})
+			return e.client(t, WithPostInterval(0))
+		}, func(c *Client) error { _, err := c.PostMessage(ctx, general, "x", PostOptions{}); return err }, 1, true},
+		{"post, 503 turned away", func() *Client {
+			e.fake.Inject("chat.postMessage", slackfake.Fault{Status: 503})
+			return e.client(t, WithPostInterval(0))
+		}, func(c *Client) error { _, err := c.PostMessage(ctx, general, "x", PostOptions{}); return err }, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.fake.Reset()
+			err := tt.do(tt.setup())
+			if tt.lost {
+				if !errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, workqueue.ErrPermanent) {
+					t.Errorf("err = %v; want a transient error wrapping ErrOutcomeUnknown", err)
+				}
+			} else if err != nil {
+				t.Errorf("err = %v; want success after a retry", err)
+			}
+			if n := len(e.fake.Calls()); n != tt.calls {
+				t.Errorf("%d calls, want %d:\n%s", n, tt.calls, e.fake.RenderCalls(e.fake.Calls()))
+			}
+		})
+	}
+	if !strings.Contains(e.log.String(), "not repeating it") {
+		t.Errorf("the unrepeated post is not logged:\n%s", e.log.String())
+	}
+}
+
+// The client's own timeout firing after the post went out leaves the
+// outcome unknown: Slack may answer late, having posted.
+func TestOutcomeUnknownAfterClientTimeout(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	var first atomic.Bool
+	stop := e.fake.OnCall(func(call slackfake.Call) {
+		if call.Method == "chat.postMessage" && first.CompareAndSwap(false, true) {
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
+	defer stop()
+	c := e.client(t, WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}), WithPostInterval(0))
+	_, err := c.PostMessage(ctxT(t, 10*time.Second), e.ws.Channels["general"], "once", PostOptions{})
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("err = %v; want ErrOutcomeUnknown", err)
+	}
+	time.Sleep(400 * time.Millisecond) // the slow answer is recorded after it
+	if n := len(e.fake.CallsTo("chat.postMessage")); n != 1 {
+		t.Errorf("%d posts, want 1: the post was repeated", n)
 	}
 }
 

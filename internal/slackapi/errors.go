@@ -20,6 +20,15 @@ var ErrTokenRejected = errors.New("the Slack bot token was rejected")
 // than asked.
 var ErrTooLarge = errors.New("file too large")
 
+// ErrOutcomeUnknown is wrapped by the error of a call Slack may have acted
+// on: its request went out in full but no answer came (the connection
+// broke, or the client or ctx gave up waiting), or Slack answered 500, 502
+// or 504, or the error code internal_error or fatal_error. Calls that are not safe to repeat (chat.postMessage,
+// chat.postEphemeral) are not retried after such a failure, and a caller
+// that records its effects should keep the effect claimed: lost rather than
+// doubled.
+var ErrOutcomeUnknown = errors.New("Slack may have acted on the call: its answer was lost")
+
 // Error is a failed Web API call, after the retries that could help.
 // It unwraps to the underlying error and, when retrying cannot fix it, to
 // workqueue.ErrPermanent, so the queue dead-letters the event at once.
@@ -29,6 +38,7 @@ type Error struct {
 	Status     int           // HTTP status when not 200, else 0
 	RetryAfter time.Duration // what a 429 asked for, or the wait that did not fit the deadline
 	Permanent  bool          // retrying cannot fix it
+	Unsure     bool          // Slack may have acted on the call (ErrOutcomeUnknown)
 	Err        error
 }
 
@@ -37,18 +47,26 @@ func (e *Error) Error() string {
 	if reason == "" {
 		reason = e.Err.Error()
 	}
-	if e.Permanent {
+	switch {
+	case e.Permanent:
 		return fmt.Sprintf("slack %s: %s (permanent)", e.Method, reason)
+	case e.Unsure:
+		return fmt.Sprintf("slack %s: %s (outcome unknown)", e.Method, reason)
 	}
 	return fmt.Sprintf("slack %s: %s", e.Method, reason)
 }
 
-// Unwrap returns the cause, and workqueue.ErrPermanent when it is permanent.
+// Unwrap returns the cause, workqueue.ErrPermanent when it is permanent,
+// and ErrOutcomeUnknown when Slack may have acted on the call.
 func (e *Error) Unwrap() []error {
+	errs := []error{e.Err}
 	if e.Permanent {
-		return []error{e.Err, workqueue.ErrPermanent}
+		errs = append(errs, workqueue.ErrPermanent)
 	}
-	return []error{e.Err}
+	if e.Unsure {
+		errs = append(errs, ErrOutcomeUnknown)
+	}
+	return errs
 }
 
 // Code returns Slack's error code of a failed call ("channel_not_found"),
@@ -99,6 +117,18 @@ var permanentCodes = map[string]bool{
 	"as_user_not_supported": true, "slack_connect_file_link_sharing_blocked": true,
 }
 
+// maybeActed reports whether Slack may have acted on a call it answered
+// with this HTTP status or error code: a server error other than 503
+// (unavailable: turned away), and the codes Slack documents as possibly
+// done in part.
+func maybeActed(status int, code string) bool {
+	switch status {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return true
+	}
+	return code == "internal_error" || code == "fatal_error"
+}
+
 // classify turns what slack-go (or the download) returned into an *Error.
 func classify(method string, err error) *Error {
 	if e, ok := errors.AsType[*Error](err); ok {
@@ -111,11 +141,16 @@ func classify(method string, err error) *Error {
 	}
 	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
 		e.Status = sc.Code
+		e.Unsure = maybeActed(sc.Code, "")
+		// The Web API answers its own errors with 200 and a code; another
+		// 4xx (a wrong URL, a method gone) stays the same on a retry.
+		e.Permanent = sc.Code >= 400 && sc.Code < 500 && sc.Code != http.StatusRequestTimeout
 		return e
 	}
 	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
 		e.Code = se.Err
 		e.Permanent = permanentCodes[se.Err]
+		e.Unsure = maybeActed(0, se.Err)
 		return e
 	}
 	// Network errors, context errors, a body that is not JSON: transient.
