@@ -23,6 +23,8 @@
 //     per channel. The budget is shared by every process through Redis: a
 //     Lua script reserves the next free slot of the channel
 //     (gopherbot:ratelimit:post:<channel>) and says how long to wait for it.
+//     A 429 on a post moves the channel's next slot past its Retry-After,
+//     for every process.
 //     Without Redis (a nil client) there is no pacing; when Redis fails the
 //     post goes ahead unpaced, as a 429 is handled anyway.
 //   - Logging. Every failed attempt is logged with the method and the
@@ -41,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -177,6 +180,9 @@ func (c *Client) PostMessage(ctx context.Context, channel, text string, o PostOp
 		}
 		_, t, err := c.api.PostMessageContext(ctx, channel, msg...)
 		ts = t
+		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+			c.holdPosts(ctx, channel, rl.RetryAfter)
+		}
 		return err
 	})
 	return ts, err
@@ -392,6 +398,11 @@ func (c *Client) DownloadFile(ctx context.Context, fileURL string, maxBytes int6
 		if resp.ContentLength > maxBytes {
 			return &Error{Method: method, Permanent: true, Err: fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, resp.ContentLength, maxBytes)}
 		}
+		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
+			// Slack sends a token that may not read the file to its sign-in
+			// page, with a 200.
+			return &Error{Method: method, Permanent: true, Err: errors.New("Slack answered with a web page, not the file: the token may not read it (files:read)")}
+		}
 		var buf bytes.Buffer
 		n, err := io.Copy(&buf, io.LimitReader(resp.Body, maxBytes+1))
 		if err != nil {
@@ -449,6 +460,11 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 			return e
 		case e.Unsure && !repeatable[method]:
 			ev.Msg("slack call failed after Slack got it, which may have acted on it; not repeating it")
+			return e
+		case errors.Is(e.Err, errNoSlot):
+			// Waiting here for a later slot would leave the post as little
+			// time as the one refused.
+			ev.Dur("retry_in", e.RetryAfter).Msg("slack call not made; the queue retries it later")
 			return e
 		case ctx.Err() != nil:
 			ev.Msg("slack call failed; out of time")

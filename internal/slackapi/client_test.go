@@ -3,8 +3,10 @@ package slackapi
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -562,6 +564,84 @@ func TestPostBudget(t *testing.T) {
 	}
 	if n := len(e.fake.Calls()); n != 1 {
 		t.Errorf("%d posts, want only the first", n)
+	}
+}
+
+// A file Slack will not give the token comes back as its sign-in page,
+// with a 200: that is not the file.
+func TestDownloadSignInPage(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<html><body>Sign in to your workspace</body></html>")
+	}))
+	defer page.Close()
+	c := New(e.fake.Token(), page.URL+"/api/", nil, zerolog.New(e.log))
+	_, err := c.DownloadFile(ctxT(t, 5*time.Second), page.URL+"/files-pri/T1-F1/main.go", 1000)
+	if !errors.Is(err, workqueue.ErrPermanent) || !strings.Contains(err.Error(), "web page") {
+		t.Errorf("err = %v; want a permanent error naming the web page", err)
+	}
+}
+
+// A slot that leaves the post too little time before its deadline is not
+// taken: the call would be cut off mid-way, its outcome unknown.
+func TestPostSlotLeavesTimeForTheCall(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.client(t)
+	ch := e.ws.Channels["general"]
+	if _, err := c.PostMessage(ctxT(t, 10*time.Second), ch, "first", PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The next slot is about 1s away; 1.4s is left, and the call needs a
+	// reserve of 700ms (half of it).
+	_, err := c.PostMessage(ctxT(t, 1400*time.Millisecond), ch, "second", PostOptions{})
+	if RetryAfter(err) == 0 || errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("err = %v, want no slot, with the wait", err)
+	}
+	if n := len(e.fake.CallsTo("chat.postMessage")); n != 1 {
+		t.Errorf("%d posts, want only the first", n)
+	}
+}
+
+// A 429 on a post holds every process's next post to that channel for its
+// Retry-After, not only the one that met it.
+func TestPost429Shared(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	a, b := e.client(t, WithPostInterval(10*time.Millisecond)), e.client(t, WithPostInterval(10*time.Millisecond))
+	ch := e.ws.Channels["general"]
+	ctx := ctxT(t, 10*time.Second)
+	e.fake.Inject("chat.postMessage", slackfake.Fault{Status: 429, RetryAfter: 1})
+	done := make(chan error, 1)
+	go func() { _, err := a.PostMessage(ctx, ch, "a", PostOptions{}); done <- err }()
+	var limited time.Time
+	for deadline := time.Now().Add(5 * time.Second); limited.IsZero(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no 429")
+		}
+		// The hold is in place once the slot's key lives past the usual
+		// interval (its expiry is the hold plus 1s).
+		calls := e.fake.CallsTo("chat.postMessage")
+		if len(calls) > 0 && calls[0].Status == 429 && e.rs.Client().PTTL(ctx, PostBudgetKeyPrefix+ch).Val() > 1500*time.Millisecond {
+			limited = calls[0].Time
+		}
+	}
+	if _, err := b.PostMessage(ctx, ch, "b", PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	calls := e.fake.CallsTo("chat.postMessage")
+	if len(calls) != 3 {
+		t.Fatalf("calls:\n%s", e.fake.RenderCalls(calls))
+	}
+	for _, call := range calls[1:] {
+		if gap := call.Time.Sub(limited); gap < 950*time.Millisecond {
+			t.Errorf("a post %s after the 429, want its Retry-After of 1s:\n%s", gap, e.fake.RenderCalls(calls))
+		}
 	}
 }
 
