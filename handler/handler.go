@@ -12,6 +12,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -137,8 +138,16 @@ func (m *Message) Rand() *rand.Rand {
 	return rand.New(rand.NewPCG(seed, seed>>1|1))
 }
 
+// ErrOutcomeUnknown is wrapped by the error of a Responder call whose
+// effect may have happened all the same: Slack got the call, but its answer
+// was lost or was a server error. The effect is not made again on a
+// redelivery; a handler that keeps its own record of what it did (such as
+// "this member was welcomed") should keep it too.
+var ErrOutcomeUnknown = errors.New("Slack may have acted on the call: its answer was lost")
+
 // Responder is how a handler answers. Each call is one effect in Slack; each
 // effect of an event happens at most once, also when the event is redelivered.
+// An error wrapping ErrOutcomeUnknown means the effect may have happened.
 type Responder interface {
 	// Reply answers in the message's channel, in its thread when it was in one.
 	Reply(ctx context.Context, text string, opts ...ReplyOption) error

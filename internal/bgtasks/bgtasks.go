@@ -8,21 +8,39 @@
 // Lease) runs every task; the others wait and take over when it lets go or
 // dies. Losing the lease cancels the tasks at once.
 //
-// # Never twice, never skipped
+// # Never twice
 //
 // Each task keeps its progress in Redis (high-water marks, sets of items
 // seen), so a restart or a new leader carries on where the last one
 // stopped. Posting is at most once per item: an item is claimed in Redis
 // (an atomic "add if absent") before it is posted, and whoever loses the
-// claim does not post. When the post fails with an answer that proves
-// nothing was posted (a Slack error, a 429, a channel name that does not
-// resolve), the claim is released and the round fails, to be retried after a
-// backoff. When the outcome is unknown (a timeout, a connection cut after
-// the request went out) or the process dies between claim and post, the
-// claim stays and that one item is lost: we prefer a missed announcement to
-// a repeated one, as everywhere in gopherbot. A post that has been claimed
-// finishes even if the lease is lost meanwhile (the claim already keeps a
-// new leader from posting it again).
+// claim does not post. A claim carries a random token of its own, and
+// finding the item already claimed with our token counts as winning: go-redis
+// sends a command again when its reply was lost on a broken connection, and
+// the retry of a claim must not take the claim its first send made for
+// someone else's (the item would be skipped by everyone). Claims made before
+// they had tokens are someone else's, as they were.
+//
+// Slack's answer to the post decides what becomes of the claim:
+//
+//   - Posted: the claim stays, as the record that it was.
+//   - Slack may have posted (the error wraps slackapi.ErrOutcomeUnknown: its
+//     answer was lost or cut off, or it answered 500, 502, 504,
+//     internal_error or fatal_error; slackapi does not repeat such a post),
+//     or the process dies between claim and post: the claim stays and, if
+//     the message did not go out, that one item is lost. We prefer a missed
+//     announcement to a repeated one, as everywhere in gopherbot.
+//   - Slack refused the item itself for good (msg_too_long, no_text,
+//     invalid_blocks, ...): the claim stays, so that the item is never
+//     tried again, an error names it, and the items after it go on.
+//   - Anything else certainly posted nothing (a refusal of the channel or
+//     the token, a 429 or 503, no posting slot before the deadline, Slack
+//     unreachable, a channel name that does not resolve): the claim is
+//     given back (only if it is still ours) and the round fails, to be
+//     retried after a backoff.
+//
+// A post that has been claimed finishes even if the lease is lost meanwhile
+// (the claim already keeps a new leader from posting it again).
 //
 // # Shadow mode
 //

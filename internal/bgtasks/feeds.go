@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html"
 	"regexp"
@@ -28,7 +29,8 @@ const (
 )
 
 // feedKeys names the state of one feed: seen is the set of item IDs posted
-// or known (scored by when they were first seen), init marks that the first
+// or known (scored by when they were first seen; an item claimed for posting
+// has its claim's token next to it, see setClaim), init marks that the first
 // round ran. The key hashes channel and URL, so the same feed sent to two
 // channels is tracked twice and a changed URL starts afresh.
 func feedKeys(f config.Feed) (seen, init string) {
@@ -87,15 +89,19 @@ func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
 		if r.cfg.FeedMaxAge > 0 && it.date != nil && now.Sub(*it.date) > r.cfg.FeedMaxAge {
 			continue
 		}
-		added, err := r.rdb.ZAddNX(ctx, seenKey, redis.Z{Score: float64(now.UnixMilli()), Member: it.id}).Result()
+		fc := newSetClaim(seenKey, it.id)
+		ours, err := fc.claim(ctx, r.rdb, now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("feed: claim %s: %w", it.id, err)
 		}
-		if added == 0 {
+		if !ours {
 			continue
 		}
-		release := func(ctx context.Context) error { return r.rdb.ZRem(ctx, seenKey, it.id).Err() }
-		if err := r.deliver(ctx, "feed", f.Channel, feedText(title, it), release); err != nil {
+		err = r.deliver(ctx, "feed", it.id, f.Channel, feedText(title, it), r.releaser("feed", fc))
+		switch {
+		case errors.Is(err, errRefusedItem):
+			continue // logged; the newer items go on
+		case err != nil:
 			return fmt.Errorf("feed %s: post %s: %w", f.URL, it.id, err)
 		}
 		r.log.Info().Str("task", "feed").Str("url", f.URL).Str("item", it.id).Msg("posted feed item")

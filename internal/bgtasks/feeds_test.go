@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/fakeweb"
 )
@@ -112,5 +113,100 @@ func TestFeedFailureIsolated(t *testing.T) {
 	}
 	if got := e.posts("random"); len(got) != 1 {
 		t.Errorf("posts of the working feed = %q; want one", got)
+	}
+}
+
+// An item Slack refuses for what it says (msg_too_long) is skipped for
+// good, and the newer items of the feed are posted.
+func TestFeedRefusedItemDoesNotBlockNewer(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.FeedPollInterval = time.Hour
+	e.cfg.Feeds = e.cfg.Feeds[:1]
+	r := e.runner("a", Options{})
+	ctx := context.Background()
+	if err := r.RunTask(ctx, "feed"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	e.rss.Add(
+		fakeweb.Item{ID: "huge", Title: strings.Repeat("x", 41000), Link: "https://example.com/huge", Published: now.Add(-time.Hour)},
+		fakeweb.Item{ID: "ep-next", Title: "Next episode", Link: "https://example.com/next", Published: now},
+	)
+	for range 3 {
+		if err := r.RunTask(ctx, "feed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"New from Go Time: Next episode\nhttps://example.com/next"}
+	if diff := cmp.Diff(want, e.posts("gotimefm")); diff != "" {
+		t.Errorf("posts (-want +got):\n%s", diff)
+	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 2 {
+		t.Errorf("chat.postMessage called %d times; want 2 (the refused item once)", n)
+	}
+	logged := e.logLines("a", "Slack refuses this item for good; skipping it for ever, to let the next ones through")
+	if len(logged) != 1 || logged[0]["item"] != "huge" || logged[0]["reason"] != "msg_too_long" {
+		t.Errorf("logged %v; want one error naming the item and msg_too_long", logged)
+	}
+}
+
+// The claim's reply is lost and go-redis sends the claim again: the retry
+// finds the claim the first send made, which is ours, and the item is
+// posted.
+func TestFeedLostClaimReplyStillPosted(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.FeedPollInterval = time.Hour
+	e.cfg.Feeds = e.cfg.Feeds[:1]
+	p := e.redisCutProxy()
+	r := New(e.cfg, e.logger("a"), p.client(), e.slackClient(), Options{Now: time.Now})
+	ctx := context.Background()
+	if err := r.RunTask(ctx, "feed"); err != nil {
+		t.Fatal(err)
+	}
+	e.rss.Add(fakeweb.Item{ID: "ep-cut", Title: "Cut", Link: "https://example.com/cut", Published: time.Now()})
+	if err := claimMember.Load(ctx, e.rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p.arm("evalsha", claimMember.Hash(), "ep-cut")
+	if err := r.RunTask(ctx, "feed"); err != nil {
+		t.Fatalf("round with the claim's reply lost: %v", err)
+	}
+	if p.cutCount() != 1 {
+		t.Fatalf("the proxy cut %d replies; want the claim's", p.cutCount())
+	}
+	if err := r.RunTask(ctx, "feed"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("gotimefm"); len(got) != 1 {
+		t.Errorf("posts = %q; want the item once", got)
+	}
+}
+
+// An item claimed before claims had tokens (a bare member of the seen
+// set) is someone else's claim: it is not posted.
+func TestFeedOldFormatClaimHonoured(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.FeedPollInterval = time.Hour
+	e.cfg.Feeds = e.cfg.Feeds[:1]
+	r := e.runner("a", Options{})
+	ctx := context.Background()
+	if err := r.RunTask(ctx, "feed"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	e.rss.Add(
+		fakeweb.Item{ID: "ep-old", Title: "Claimed", Link: "https://example.com/old", Published: now.Add(-time.Minute)},
+		fakeweb.Item{ID: "ep-new", Title: "New", Link: "https://example.com/new", Published: now},
+	)
+	seen, _ := feedKeys(e.cfg.Feeds[0])
+	if err := e.rdb.ZAdd(ctx, seen, redis.Z{Score: float64(now.UnixMilli()), Member: "ep-old"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RunTask(ctx, "feed"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"New from Go Time: New\nhttps://example.com/new"}
+	if diff := cmp.Diff(want, e.posts("gotimefm")); diff != "" {
+		t.Errorf("posts (-want +got):\n%s", diff)
 	}
 }

@@ -23,7 +23,8 @@ import (
 // submitted before it is ever posted. A CL submitted in the same millisecond
 // is posted unless the first run saw it: the first run records the CLs it
 // saw in seen, which holds the CLs posted or being posted, scored by submit
-// time.
+// time; a CL claimed for posting has its claim's token next to it (see
+// setClaim).
 const (
 	gerritFloorKey = keyPrefix + "gerrit:floor"
 	gerritSeenKey  = keyPrefix + "gerrit:seen"
@@ -158,17 +159,21 @@ func (r *Runner) pollGerrit(ctx context.Context) error {
 	})
 
 	for _, c := range changes {
-		member := strconv.Itoa(c.Number)
-		added, err := r.rdb.ZAddNX(ctx, gerritSeenKey, redis.Z{Score: float64(c.submittedMS()), Member: member}).Result()
+		item := fmt.Sprintf("CL %d", c.Number)
+		cl := newSetClaim(gerritSeenKey, strconv.Itoa(c.Number))
+		ours, err := cl.claim(ctx, r.rdb, c.submittedMS())
 		if err != nil {
-			return fmt.Errorf("gerrit: claim CL %d: %w", c.Number, err)
+			return fmt.Errorf("gerrit: claim %s: %w", item, err)
 		}
-		if added == 0 {
+		if !ours {
 			continue // posted before, or by another replica
 		}
-		release := func(ctx context.Context) error { return r.rdb.ZRem(ctx, gerritSeenKey, member).Err() }
-		if err := r.deliver(ctx, "gerrit", r.cfg.GerritChannel, gerritText(c), release); err != nil {
-			return fmt.Errorf("gerrit: post CL %d: %w", c.Number, err)
+		err = r.deliver(ctx, "gerrit", item, r.cfg.GerritChannel, gerritText(c), r.releaser("gerrit", cl))
+		switch {
+		case errors.Is(err, errRefusedItem):
+			continue // logged; the next CLs go on
+		case err != nil:
+			return fmt.Errorf("gerrit: post %s: %w", item, err)
 		}
 		r.log.Info().Str("task", "gerrit").Int("cl", c.Number).Str("project", c.Project).Msg("posted merged CL")
 	}

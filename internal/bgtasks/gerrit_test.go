@@ -3,13 +3,20 @@ package bgtasks
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/gophers/gopherbot/internal/chancache"
 	"github.com/gophers/gopherbot/internal/fakeweb"
+	"github.com/gophers/gopherbot/internal/slackapi"
+	"github.com/gophers/gopherbot/internal/slackfake"
 )
 
 func (e *env) gerritRunner() *Runner {
@@ -215,5 +222,238 @@ func TestGerritUnreachableIsAnError(t *testing.T) {
 	e.gerrit.FailNext(1)
 	if err := r.RunTask(context.Background(), "gerrit"); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("RunTask with Gerrit failing = %v; want an error naming the 500", err)
+	}
+}
+
+// Slack documents internal_error as "some aspect of the operation may have
+// succeeded": a post answered so may be there, and is not posted again.
+func TestGerritInternalErrorAfterPostNotReposted(t *testing.T) {
+	e := newEnv(t)
+	internal := postStep{status: 200, body: `{"ok":false,"error":"internal_error"}`}
+	posted := internal
+	posted.forward = true
+	// The post reaches Slack and is made; any repeat would get internal_error.
+	e.slackProxy(posted, internal, internal)
+	r := e.gerritRunner()
+	e.newCL(r, 4242)
+	ctx := context.Background()
+	if err := r.RunTask(ctx, "gerrit"); err == nil {
+		t.Fatal("round with internal_error: want an error")
+	}
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("golang-cls"); len(got) != 1 {
+		t.Errorf("CL 4242 posted %d times; want once: %q", len(got), got)
+	}
+}
+
+// A 502 whose post went out is the outcome that counts, whatever a later
+// attempt would have been answered (here 429s): the CL is not posted again.
+func TestGerritUnknownThenRateLimitedNotReposted(t *testing.T) {
+	e := newEnv(t)
+	limited := postStep{status: 429, body: `{"ok":false,"error":"ratelimited"}`, header: map[string]string{"Retry-After": "0"}}
+	e.slackProxy(postStep{forward: true, status: 502, body: "<html>bad gateway</html>"}, limited, limited)
+	r := e.gerritRunner()
+	e.newCL(r, 4243)
+	ctx := context.Background()
+	if err := r.RunTask(ctx, "gerrit"); err == nil {
+		t.Fatal("round with a 502: want an error")
+	}
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("golang-cls"); len(got) != 1 {
+		t.Errorf("CL 4243 posted %d times; want once: %q", len(got), got)
+	}
+}
+
+// Within one round, a post answered 502 after it went out is not repeated.
+func TestGerritPostNotRepeatedAfter5xx(t *testing.T) {
+	e := newEnv(t)
+	e.slackProxy(postStep{forward: true, status: 502, body: "<html>bad gateway</html>"})
+	r := e.gerritRunner()
+	e.newCL(r, 4244)
+	if err := r.RunTask(context.Background(), "gerrit"); err == nil {
+		t.Error("round with a 502: want an error")
+	}
+	if got := e.posts("golang-cls"); len(got) != 1 {
+		t.Errorf("CL 4244 posted %d times in one round; want once: %q", len(got), got)
+	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
+		t.Errorf("chat.postMessage called %d times; want 1 (no repeat after a 502)", n)
+	}
+}
+
+// When the channel's shared posting slot is further away than the post's
+// deadline, slackapi fails before sending anything: the claim is given back
+// and a later round posts the CL.
+func TestGerritNoPostingSlotRetried(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.GerritPollInterval = time.Hour
+	sc := slackapi.New(e.cfg.SlackBotToken, e.cfg.SlackAPIURL, e.rdb, e.logger("slackapi"),
+		slackapi.WithPostInterval(time.Second), slackapi.WithBackoff(5*time.Millisecond, 20*time.Millisecond), slackapi.WithMaxAttempts(3))
+	r := New(e.cfg, e.logger("a"), e.redis.Client(), sc, Options{PostTimeout: 500 * time.Millisecond, Now: time.Now})
+	e.newCL(r, 4245)
+	ctx := context.Background()
+
+	// The consumers have booked #golang-cls's slots for the next minute.
+	now, err := e.rdb.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := slackapi.PostBudgetKeyPrefix + e.ws.Channels["golang-cls"]
+	if err := e.rdb.Set(ctx, key, strconv.FormatInt(now.Add(time.Minute).UnixMilli(), 10), time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RunTask(ctx, "gerrit"); err == nil {
+		t.Fatal("round with no posting slot: want an error")
+	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 0 {
+		t.Fatalf("chat.postMessage called %d times; the test wants nothing sent", n)
+	}
+	// The slots free up.
+	if err := e.rdb.Del(ctx, key).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := r.RunTask(ctx, "gerrit"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.posts("golang-cls"); len(got) != 1 {
+		t.Errorf("CL 4245, never sent, was posted %d times afterwards; want once", len(got))
+	}
+}
+
+// A post that could not even connect to Slack sent nothing: the claim is
+// given back, and the CL is posted once the network is back.
+func TestGerritSlackUnreachableRetried(t *testing.T) {
+	e := newEnv(t)
+	good := e.gerritRunner()
+	e.newCL(good, 4246)
+	ctx := context.Background()
+	// The channel cache is warm, as it is in production.
+	if err := e.rdb.HSet(ctx, chancache.KeyByName, "golang-cls", e.ws.Channels["golang-cls"]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	e.cfg.SlackAPIURL = dead.URL + "/api/"
+	cut := e.runner("cut-off", Options{})
+	if err := cut.RunTask(ctx, "gerrit"); err == nil {
+		t.Fatal("round with Slack unreachable: want an error")
+	}
+	for range 2 {
+		if err := good.RunTask(ctx, "gerrit"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.posts("golang-cls"); len(got) != 1 {
+		t.Errorf("CL 4246, never sent, was posted %d times afterwards; want once", len(got))
+	}
+}
+
+// The claim's reply is lost and go-redis sends the claim again: the retry
+// finds the claim the first send made, which is ours, and the CL is posted.
+func TestGerritLostClaimReplyStillPosted(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.GerritPollInterval = time.Hour
+	p := e.redisCutProxy()
+	r := New(e.cfg, e.logger("a"), p.client(), e.slackClient(), Options{Now: time.Now})
+	e.newCL(r, 4247)
+	ctx := context.Background()
+	// Loaded, so that the claim is the one EVALSHA the proxy cuts.
+	if err := claimMember.Load(ctx, e.rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p.arm("evalsha", claimMember.Hash(), "4247")
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatalf("round with the claim's reply lost: %v", err)
+	}
+	if p.cutCount() != 1 {
+		t.Fatalf("the proxy cut %d replies; want the claim's", p.cutCount())
+	}
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("golang-cls"); len(got) != 1 || !strings.HasPrefix(got[0], clPrefix(4247)) {
+		t.Errorf("posts = %q; want CL 4247 once", got)
+	}
+}
+
+// A CL claimed before claims had tokens (a bare member of the seen set) is
+// someone else's claim: it is not posted.
+func TestGerritOldFormatClaimHonoured(t *testing.T) {
+	e := newEnv(t)
+	r := e.gerritRunner()
+	e.newCL(r, 4248)
+	e.gerrit.Merge(fakeweb.Change{Number: 4249, Subject: "next", Submitted: time.Now().Add(2 * time.Second)})
+	ctx := context.Background()
+	if err := e.rdb.ZAdd(ctx, gerritSeenKey, redis.Z{Score: float64(time.Now().UnixMilli()), Member: "4248"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("golang-cls"); len(got) != 1 || !strings.HasPrefix(got[0], clPrefix(4249)) {
+		t.Errorf("posts = %q; want CL 4249 alone", got)
+	}
+}
+
+// A CL Slack refuses for what it says is skipped for good, with an error
+// naming it, and the CLs after it are posted; a channel Slack refuses gives
+// the claim back and fails the round, since every CL would meet it.
+func TestGerritRefusedPost(t *testing.T) {
+	for _, tt := range []struct {
+		code      string
+		itemLevel bool
+	}{
+		{"msg_too_long", true},
+		{"invalid_blocks", true},
+		{"no_text", true},
+		{"not_in_channel", false},
+		{"channel_not_found", false},
+		{"is_archived", false},
+		{"invalid_auth", false},
+	} {
+		t.Run(tt.code, func(t *testing.T) {
+			e := newEnv(t)
+			r := e.gerritRunner()
+			e.newCL(r, 4250)
+			e.gerrit.Merge(fakeweb.Change{Number: 4251, Subject: "next", Submitted: time.Now().Add(2 * time.Second)})
+			e.slack.Inject("chat.postMessage", slackfake.Fault{Error: tt.code})
+			ctx := context.Background()
+			err := r.RunTask(ctx, "gerrit")
+			if tt.itemLevel != (err == nil) {
+				t.Errorf("round with CL 4250 refused (%s) = %v; want an error: %v", tt.code, err, !tt.itemLevel)
+			}
+			for range 2 {
+				if err := r.RunTask(ctx, "gerrit"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := []string{clPrefix(4251)}
+			if !tt.itemLevel {
+				want = []string{clPrefix(4250), clPrefix(4251)}
+			}
+			var got []string
+			for _, p := range e.posts("golang-cls") {
+				got = append(got, p[:strings.Index(p, ":")+1])
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("posted CLs (-want +got):\n%s", diff)
+			}
+			logged := e.logLines("a", "Slack refuses this item for good; skipping it for ever, to let the next ones through")
+			switch {
+			case !tt.itemLevel && len(logged) != 0:
+				t.Errorf("a channel-level refusal was logged as the item's: %v", logged)
+			case tt.itemLevel && (len(logged) != 1 || logged[0]["item"] != "CL 4250" || logged[0]["reason"] != tt.code || logged[0]["level"] != "error"):
+				t.Errorf("logged %v; want one error naming CL 4250 and %s", logged, tt.code)
+			}
+			if n := len(e.slack.CallsTo("chat.postMessage")); n != len(want)+1 {
+				t.Errorf("chat.postMessage called %d times; want %d (the refused one once)", n, len(want)+1)
+			}
+		})
 	}
 }

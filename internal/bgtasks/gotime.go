@@ -2,15 +2,22 @@ package bgtasks
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// goTimeKey holds the Unix time (ms) of the last live announcement.
+// goTimeKey holds the last live announcement: "<ms> <token>" or
+// "<ms> <token> <previous ms>", where ms is its Unix time in milliseconds,
+// token the claim's random token and previous ms the announcement before
+// it, which a release puts back. A record written before claims had tokens
+// is "<ms>" alone, and is read the same.
 const goTimeKey = keyPrefix + "gotime:announced"
 
 // goTimeQuiet is how long after one announcement no other is made: a show
@@ -27,19 +34,52 @@ type liveStatus struct {
 
 // claimGoTime takes the day's announcement: it records now unless the last
 // announcement is less than the quiet time old, and returns the previous
-// record ("" for none) for a release.
+// announcement's time ("" for none) for a release. A record with our token
+// is our own claim (a retry of this very call, whose first reply was lost):
+// it is ours, with the previous time it kept.
+//
+// KEYS[1] goTimeKey; ARGV[1] now (ms), ARGV[2] the quiet time (ms), ARGV[3]
+// the token. Returns {1, previous} when the claim is ours, {0, record} when
+// not.
 var claimGoTime = redis.NewScript(`
 local last = redis.call('GET', KEYS[1])
-if last and tonumber(ARGV[1]) - tonumber(last) < tonumber(ARGV[2]) then return {0, last} end
-redis.call('SET', KEYS[1], ARGV[1])
-return {1, last or ''}
+local prev = ''
+if last then
+  local ms, tok, before = string.match(last, '^(%d+) (%S+) ?(%d*)$')
+  if not ms then ms = string.match(last, '^(%d+)$') end
+  if not ms then return redis.error_reply('unreadable record ' .. last) end
+  if tok == ARGV[3] then return {1, before} end
+  if tonumber(ARGV[1]) - tonumber(ms) < tonumber(ARGV[2]) then return {0, last} end
+  prev = ms
+end
+local rec = ARGV[1] .. ' ' .. ARGV[3]
+if prev ~= '' then rec = rec .. ' ' .. prev end
+redis.call('SET', KEYS[1], rec)
+return {1, prev}
 `)
 
+// goTimeRecord is the record claimGoTime writes.
+func goTimeRecord(now, token, prev string) string {
+	if prev == "" {
+		return now + " " + token
+	}
+	return now + " " + token + " " + prev
+}
+
 // releaseGoTime puts the previous record back when ours is still there.
+// When the previous one is there already (a retry of a release whose reply
+// was lost), it is done too.
+//
+// KEYS[1] goTimeKey; ARGV[1] our record, ARGV[2] the previous time ("" for
+// none). Returns 0 when the record is someone else's and was left alone.
 var releaseGoTime = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
-return 1
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then
+  if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+  return 1
+end
+if (not v and ARGV[2] == '') or v == ARGV[2] then return 1 end
+return 0
 `)
 
 // pollGoTime announces the show when its live stream is on, at most once a
@@ -58,7 +98,8 @@ func (r *Runner) pollGoTime(ctx context.Context) error {
 	}
 
 	now := fmt.Sprint(r.now().UnixMilli())
-	res, err := claimGoTime.Run(ctx, r.rdb, []string{goTimeKey}, now, goTimeQuiet.Milliseconds()).Slice()
+	token := rand.Text()
+	res, err := claimGoTime.Run(ctx, r.rdb, []string{goTimeKey}, now, goTimeQuiet.Milliseconds(), token).Slice()
 	if err != nil {
 		return fmt.Errorf("gotime: claim: %w", err)
 	}
@@ -70,9 +111,17 @@ func (r *Runner) pollGoTime(ctx context.Context) error {
 	}
 	prev, _ := res[1].(string)
 	release := func(ctx context.Context) error {
-		return releaseGoTime.Run(ctx, r.rdb, []string{goTimeKey}, now, prev).Err()
+		ours, err := releaseGoTime.Run(ctx, r.rdb, []string{goTimeKey}, goTimeRecord(now, token, prev), prev).Int()
+		if err == nil && ours == 0 {
+			r.log.Warn().Str("task", "gotime").Msg("the claim of an announcement that was not posted is someone else's now; left alone")
+		}
+		return err
 	}
-	if err := r.deliver(ctx, "gotime", r.cfg.GoTimeChannel, goTimeText(st, r.cfg.GoTimeScheduleURL), release); err != nil {
+	err = r.deliver(ctx, "gotime", "live show "+strconv.Quote(st.Title), r.cfg.GoTimeChannel, goTimeText(st, r.cfg.GoTimeScheduleURL), release)
+	switch {
+	case errors.Is(err, errRefusedItem):
+		return nil // logged; the day's claim stays
+	case err != nil:
 		return fmt.Errorf("gotime: post: %w", err)
 	}
 	r.log.Info().Str("task", "gotime").Str("title", st.Title).Msg("announced the live show")

@@ -2,6 +2,7 @@ package bgtasks
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -94,5 +95,103 @@ func TestGoTimeText(t *testing.T) {
 				t.Errorf("goTimeText:\n got %q\nwant %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// The claim's reply is lost and go-redis runs the claim again: the retry
+// finds the record the first run wrote, which is ours, and the show is
+// announced; a refused post then puts the previous record back.
+func TestGoTimeLostClaimReplyStillAnnounced(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.GoTimePollInterval = time.Minute
+	p := e.redisCutProxy()
+	r := New(e.cfg, e.logger("a"), p.client(), e.slackClient(), Options{Now: e.clock.Now})
+	ctx := context.Background()
+	before := fmt.Sprint(e.clock.Now().Add(-48 * time.Hour).UnixMilli()) // written before claims had tokens
+	if err := e.rdb.Set(ctx, goTimeKey, before, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := claimGoTime.Load(ctx, e.rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.live.SetLive("Go Time #304", "https://changelog.com/live", e.clock.Now())
+
+	// First the post is refused: the claim, won on its retry, is released.
+	e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "not_in_channel"})
+	p.arm("evalsha", claimGoTime.Hash())
+	if err := r.RunTask(ctx, "gotime"); err == nil {
+		t.Fatal("round with the post refused: want an error")
+	}
+	if p.cutCount() != 1 {
+		t.Fatalf("the proxy cut %d replies; want the claim's", p.cutCount())
+	}
+	if got := e.rdb.Get(ctx, goTimeKey).Val(); got != before {
+		t.Errorf("record after the release = %q; want the previous one, %q", got, before)
+	}
+
+	// Then it goes out.
+	p.arm("evalsha", claimGoTime.Hash())
+	if err := r.RunTask(ctx, "gotime"); err != nil {
+		t.Fatalf("round with the claim's reply lost: %v", err)
+	}
+	if p.cutCount() != 2 {
+		t.Fatalf("the proxy cut %d replies; want the claims'", p.cutCount())
+	}
+	e.clock.Add(time.Minute)
+	if err := r.RunTask(ctx, "gotime"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("gotimefm"); len(got) != 1 {
+		t.Errorf("posts = %q; want one announcement", got)
+	}
+}
+
+// A record written before claims had tokens (the time alone) is read as
+// before: within the quiet time nothing is announced, after it the show is.
+func TestGoTimeOldFormatRecordHonoured(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.GoTimePollInterval = time.Minute
+	r := e.runner("a", Options{Now: e.clock.Now})
+	ctx := context.Background()
+	if err := e.rdb.Set(ctx, goTimeKey, fmt.Sprint(e.clock.Now().Add(-time.Hour).UnixMilli()), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.live.SetLive("Go Time #305", "https://changelog.com/live", e.clock.Now())
+	if err := r.RunTask(ctx, "gotime"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("gotimefm"); len(got) != 0 {
+		t.Fatalf("announced %q an hour after the last announcement; want nothing", got)
+	}
+	e.clock.Add(goTimeQuiet)
+	if err := r.RunTask(ctx, "gotime"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("gotimefm"); len(got) != 1 {
+		t.Fatalf("posts = %q; want one announcement after the quiet time", got)
+	}
+}
+
+// A live announcement Slack refuses for what it says is not tried again
+// that day, and the round goes on.
+func TestGoTimeRefusedItemNotRetried(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.GoTimePollInterval = time.Minute
+	r := e.runner("a", Options{Now: e.clock.Now})
+	ctx := context.Background()
+	e.live.SetLive("Go Time #306", "https://changelog.com/live", e.clock.Now())
+	e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "msg_too_long"})
+	for range 3 {
+		if err := r.RunTask(ctx, "gotime"); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Add(time.Minute)
+	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
+		t.Errorf("chat.postMessage called %d times; want the refused one once", n)
+	}
+	logged := e.logLines("a", "Slack refuses this item for good; skipping it for ever, to let the next ones through")
+	if len(logged) != 1 || logged[0]["item"] != `live show "Go Time #306"` {
+		t.Errorf("logged %v; want one error naming the show", logged)
 	}
 }

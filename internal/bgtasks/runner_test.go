@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gophers/gopherbot/internal/fakeweb"
+	"github.com/gophers/gopherbot/internal/slackapi"
 	"github.com/gophers/gopherbot/internal/slackfake"
 )
 
@@ -302,8 +303,9 @@ func TestShadowModePostsNothing(t *testing.T) {
 	}
 }
 
-// A post whose outcome is unknown (Slack answered 5xx every time) is not
-// tried again: it may have gone out, and a repeat is worse than a miss.
+// A post whose outcome is unknown (Slack answered 502) is not tried again,
+// neither by the client within the round nor by a later round: it may have
+// gone out, and a repeat is worse than a miss.
 func TestUnknownPostOutcomeNotRepeated(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.GerritPollInterval = time.Hour
@@ -313,10 +315,16 @@ func TestUnknownPostOutcomeNotRepeated(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.gerrit.Merge(fakeweb.Change{Number: 1, Subject: "lost", Submitted: time.Now().Add(time.Second)})
-	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 502, Times: 3}) // each attempt of the client
+	// Three 502s in a row: a client that repeated the post would meet the
+	// second one, and then the third.
+	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 502, Times: 3})
 	if err := r.RunTask(ctx, "gerrit"); err == nil {
 		t.Fatal("RunTask with Slack failing: want an error")
 	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
+		t.Fatalf("chat.postMessage called %d times for CL 1; want 1, not repeated after its 502", n)
+	}
+	e.slack.ClearFaults()
 	e.gerrit.Merge(fakeweb.Change{Number: 2, Subject: "next", Submitted: time.Now().Add(2 * time.Second)})
 	if err := r.RunTask(ctx, "gerrit"); err != nil {
 		t.Fatal(err)
@@ -414,4 +422,39 @@ func (e *env) takeover(t *testing.T, who, how string, killed time.Time, leading 
 	}
 	e.waitPosts("golang-cls", 2)
 	e.waitPosts("gotimefm", 2)
+}
+
+// postErrSlack is a Slack client whose posts fail with err, unclassified.
+type postErrSlack struct {
+	Slack
+	err error
+}
+
+func (s postErrSlack) PostMessage(context.Context, string, string, slackapi.PostOptions) (string, error) {
+	return "", s.err
+}
+
+// A post error the Slack client did not classify (a bare context error,
+// which may come after the request went out) proves nothing: the claim
+// stays and the item is not posted again.
+func TestUnclassifiedPostErrorKeepsClaim(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.GerritPollInterval = time.Hour
+	good := e.runner("a", Options{})
+	e.newCL(good, 3)
+	ctx := context.Background()
+	rdb := e.redis.Client()
+	bad := New(e.cfg, e.logger("b"), rdb, postErrSlack{e.slackClient(), context.DeadlineExceeded}, Options{Now: time.Now})
+	if err := bad.RunTask(ctx, "gerrit"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("round with the post timing out = %v; want its error", err)
+	}
+	if err := good.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("golang-cls"); len(got) != 0 {
+		t.Errorf("posts = %q; want none: the first post may have gone out", got)
+	}
+	if len(e.logLines("b", "post outcome unknown; not retrying this item, to never post it twice")) != 1 {
+		t.Error("the unknown outcome was not logged")
+	}
 }

@@ -14,7 +14,10 @@ import (
 )
 
 // Slack is the part of the Web API client the tasks and the channel cache
-// use. *slackapi.Client has it.
+// use. *slackapi.Client has it. The error of PostMessage wraps
+// slackapi.ErrOutcomeUnknown when Slack may have posted the message; any
+// other error means it did not (an error that is no *slackapi.Error at all
+// is taken as "may have posted", see outbox.post).
 type Slack interface {
 	PostMessage(ctx context.Context, channel, text string, o slackapi.PostOptions) (string, error)
 	OpenDM(ctx context.Context, user string) (string, error)
@@ -35,13 +38,22 @@ type refresher interface {
 	Refresh(ctx context.Context) error
 }
 
-// errUnresolved is wrapped when a channel name does not resolve: nothing
-// was posted.
+// errNotPosted is wrapped when a post failed before its message was sent:
+// the channel name did not resolve, or the DM could not be opened.
+// conversations.open is safe to repeat, so its own "outcome unknown"
+// means nothing for the message, which was never sent.
+var errNotPosted = errors.New("nothing was posted")
+
+// errUnresolved is wrapped when a channel name does not resolve.
 var errUnresolved = errors.New("channel name does not resolve")
 
 // errPermanent marks failures that retrying cannot fix (Slack's permanent
 // error codes, through slackapi).
 var errPermanent = workqueue.ErrPermanent
+
+// errRefusedItem is wrapped by deliver's error when Slack refused the item
+// itself for good: see itemRefused.
+var errRefusedItem = errors.New("Slack refuses this item for good; it is skipped")
 
 // outbox is where the tasks' messages go: Slack, or the log in shadow mode.
 type outbox struct {
@@ -65,13 +77,13 @@ func (o *outbox) post(ctx context.Context, task, channel, text string) error {
 	}
 	id, err := o.chans.ID(ctx, channel)
 	if err != nil {
-		return fmt.Errorf("#%s: %w: %w", channel, errUnresolved, err)
+		return fmt.Errorf("#%s: %w: %w: %w", channel, errNotPosted, errUnresolved, err)
 	}
 	if id == "" {
-		return fmt.Errorf("#%s: %w", channel, errUnresolved)
+		return fmt.Errorf("#%s: %w: %w", channel, errNotPosted, errUnresolved)
 	}
 	if _, err := o.slack.PostMessage(ctx, id, text, slackapi.PostOptions{}); err != nil {
-		return fmt.Errorf("post to #%s: %w", channel, err)
+		return fmt.Errorf("post to #%s: %w", channel, postError(err))
 	}
 	return nil
 }
@@ -80,48 +92,88 @@ func (o *outbox) post(ctx context.Context, task, channel, text string) error {
 func (o *outbox) dm(ctx context.Context, user, text string) error {
 	ch, err := o.slack.OpenDM(ctx, user)
 	if err != nil {
-		return fmt.Errorf("open DM: %w", err)
+		return fmt.Errorf("open DM: %w: %w", errNotPosted, err)
 	}
 	if _, err := o.slack.PostMessage(ctx, ch, text, slackapi.PostOptions{}); err != nil {
-		return fmt.Errorf("DM: %w", err)
+		return fmt.Errorf("DM: %w", postError(err))
 	}
 	return nil
 }
 
-// notSent reports whether a failed post certainly left nothing in Slack:
-// the channel did not resolve, conversations.open failed, or Slack answered
-// with an error code or a 4xx (a 429 included). A timeout, a cut connection
-// or a 5xx may hide a message that went out.
-func notSent(err error) bool {
-	if errors.Is(err, errUnresolved) {
-		return true
+// postError is PostMessage's error, marked as a possible post when the
+// client did not classify it: only slackapi can tell a request that never
+// went out from one whose answer was lost, so an error it did not make (a
+// bare context error, say) proves nothing.
+func postError(err error) error {
+	if _, ok := errors.AsType[*slackapi.Error](err); ok {
+		return err
 	}
-	if e, ok := errors.AsType[*slackapi.Error](err); ok {
-		return e.Code != "" || (e.Status >= 400 && e.Status < 500)
-	}
-	return false
+	return fmt.Errorf("%w: %w", slackapi.ErrOutcomeUnknown, err)
 }
 
-// deliver posts text for an item the caller has claimed. The post gets its
-// own deadline, not ctx's: once claimed, an item no other replica will post
-// should go out even if this one just lost the lease. When the post
-// certainly failed, release gives the claim back so that the next round
-// posts it; when its outcome is unknown, the claim stays (see the package
-// comment).
-func (r *Runner) deliver(ctx context.Context, task, channel, text string, release func(context.Context) error) error {
+// notSent reports whether a failed post certainly left nothing in Slack.
+// Slack may have posted exactly when the error wraps
+// slackapi.ErrOutcomeUnknown (its answer was lost, or it answered 500, 502,
+// 504, internal_error or fatal_error; slackapi then does not repeat the
+// post): that message may be there. Every other failure sent nothing: a
+// Slack error code, a 4xx (a 429 included), a 503, no posting slot before
+// the deadline, a connection that never opened, a channel name that did not
+// resolve, a DM that could not be opened.
+func notSent(err error) bool {
+	return errors.Is(err, errNotPosted) || !errors.Is(err, slackapi.ErrOutcomeUnknown)
+}
+
+// itemCodes are the Slack error codes that refuse a message for what it
+// says, not for where it goes: posting the same text again meets the same
+// code, while the channel's other items post fine.
+var itemCodes = map[string]bool{
+	"msg_too_long": true, "no_text": true, "too_many_attachments": true,
+	"invalid_blocks": true, "invalid_blocks_format": true, "invalid_attachments": true,
+	"attachment_payload_limit_exceeded": true, "invalid_charset": true,
+	"markdown_text_conflict": true,
+}
+
+// itemRefused reports whether Slack refused a post for good because of
+// the item itself (its text), rather than because of the channel, the
+// token or the app (not_in_channel, channel_not_found, is_archived,
+// invalid_auth, ...), which every item of the channel would meet.
+func itemRefused(err error) bool {
+	return !errors.Is(err, slackapi.ErrOutcomeUnknown) && itemCodes[slackapi.Code(err)]
+}
+
+// deliver posts text for an item the caller has claimed, and names the
+// item in what it logs. The post gets its own deadline, not ctx's: once
+// claimed, an item no other replica will post should go out even if this
+// one just lost the lease.
+//
+//   - Posted: nil.
+//   - Refused by Slack for what the item says (itemRefused): the claim
+//     stays, so that the item is never tried again and the items after it
+//     are not held up; the refusal is logged as an error, and the error
+//     returned wraps errRefusedItem, for the caller to go on with the next
+//     item.
+//   - Certainly not posted (notSent): release gives the claim back and the
+//     error is returned, so that the round fails and a later one posts it.
+//   - Outcome unknown: the claim stays and the error is returned (see the
+//     package comment).
+func (r *Runner) deliver(ctx context.Context, task, item, channel, text string, release func(context.Context) error) error {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.PostTimeout)
 	defer cancel()
 	err := r.out.post(pctx, task, channel, text)
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
-	}
-	if notSent(err) {
+	case itemRefused(err):
+		r.log.Error().Str("task", task).Str("item", item).Str("channel", channel).Str("reason", slackapi.Code(err)).Err(err).
+			Msg("Slack refuses this item for good; skipping it for ever, to let the next ones through")
+		return fmt.Errorf("%w: %w", errRefusedItem, err)
+	case notSent(err):
 		if rerr := release(pctx); rerr != nil {
-			r.log.Error().Str("task", task).Err(rerr).Msg("cannot release the claim of an item that was not posted; it will be missed")
+			r.log.Error().Str("task", task).Str("item", item).Err(rerr).Msg("cannot release the claim of an item that was not posted; it will be missed")
 			return errors.Join(err, rerr)
 		}
 		return err
 	}
-	r.log.Error().Str("task", task).Str("channel", channel).Err(err).Msg("post outcome unknown; not retrying this item, to never post it twice")
+	r.log.Error().Str("task", task).Str("item", item).Str("channel", channel).Err(err).Msg("post outcome unknown; not retrying this item, to never post it twice")
 	return err
 }

@@ -103,3 +103,34 @@ func TestWelcomeSweepRetriesRefusedDM(t *testing.T) {
 		t.Fatalf("DMs to fred = %q; want one", got)
 	}
 }
+
+// A welcome DM Slack may have sent (it answered internal_error, which Slack
+// documents as possibly done in part) is not sent again: the member stays
+// claimed and known.
+func TestWelcomeSweepUnknownDMNotRepeated(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.WelcomeSweepInterval = time.Hour
+	r := e.runner("a", Options{})
+	ctx := context.Background()
+	if err := r.RunTask(ctx, "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	gail := e.addUser(slackfake.User{Name: "gail"})
+	e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "internal_error", Times: 3})
+	if err := r.RunTask(ctx, "welcome"); err == nil {
+		t.Fatal("sweep with the DM's outcome unknown: want an error")
+	}
+	e.slack.ClearFaults()
+	if ok, _ := welcomed.New(e.rdb).Has(ctx, gail); !ok {
+		t.Fatal("gail's claim was released though her DM may have gone out")
+	}
+	if err := r.RunTask(ctx, "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
+		t.Errorf("chat.postMessage called %d times; want the one whose outcome is unknown", n)
+	}
+	if len(e.logLines("a", "welcome DM outcome unknown; not retrying, to never welcome twice")) != 1 {
+		t.Error("the unknown outcome was not logged")
+	}
+}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -48,8 +49,9 @@ func WelcomeDM(user string, recommended []string, ids map[string]string) string 
 
 // teamJoin welcomes a new member with a DM, once: the claim in the
 // welcomed record comes first, so that a redelivered event, or the bgtasks
-// sweep, does not welcome them again. A DM that fails gives the claim back,
-// so the retry of the event can send it.
+// sweep, does not welcome them again. A DM that certainly failed gives the
+// claim back, so the retry of the event can send it; one that may have gone
+// out (handler.ErrOutcomeUnknown) keeps it.
 func (b *bot) teamJoin(ctx context.Context, m *handler.Message, r handler.Responder) error {
 	log := b.Log.With().Str("user", m.User).Str("event_id", m.EventID).Logger()
 	if m.User == "" || m.User == m.BotID {
@@ -66,6 +68,10 @@ func (b *bot) teamJoin(ctx context.Context, m *handler.Message, r handler.Respon
 	}
 	ids := ResolveChannels(ctx, b.Channels, b.RecommendedChannels, b.Log)
 	if err := r.DM(ctx, m.User, WelcomeDM(m.User, b.RecommendedChannels, ids)); err != nil {
+		if errors.Is(err, handler.ErrOutcomeUnknown) {
+			log.Error().Err(err).Msg("commands: welcome DM may have gone out; not sending it again")
+			return fmt.Errorf("commands: welcome DM: %w", err)
+		}
 		// A fresh context: ctx may be what just ran out.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()

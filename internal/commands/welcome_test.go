@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func TestWelcomeDMFails(t *testing.T) {
 	e := newEnv(t, func(d *Deps) { d.Welcomed = store })
 
 	m := teamJoin("UNEW", "EvT1")
-	r := &recorder{m: m, fail: errors.New("slack: 500")}
+	r := &recorder{m: m, fail: errors.New("slack: 503")}
 	if err := e.mx.ServeMessage(t.Context(), m, r); err == nil {
 		t.Fatal("a failed DM gave no error; the event would not be retried")
 	}
@@ -82,6 +83,26 @@ func TestWelcomeDMFails(t *testing.T) {
 	// The retry sends it.
 	if got := e.mustServe(t, m); len(got) != 1 || got[0].Op != "dm" {
 		t.Errorf("retry sent %+v, want the DM", got)
+	}
+}
+
+// A DM that may have gone out keeps the claim: neither the event's retry
+// nor the bgtasks sweep welcomes the member again.
+func TestWelcomeDMOutcomeUnknown(t *testing.T) {
+	rs := redistest.Start(t)
+	store := welcomed.New(rs.Client())
+	e := newEnv(t, func(d *Deps) { d.Welcomed = store })
+
+	m := teamJoin("UNEW", "EvT1")
+	r := &recorder{m: m, fail: fmt.Errorf("slack chat.postMessage: HTTP 500: %w", handler.ErrOutcomeUnknown)}
+	if err := e.mx.ServeMessage(t.Context(), m, r); !errors.Is(err, handler.ErrOutcomeUnknown) {
+		t.Fatalf("err = %v; want the unknown outcome", err)
+	}
+	if ok, err := store.Has(t.Context(), "UNEW"); err != nil || !ok {
+		t.Errorf("after a DM that may have gone out Has = %v, %v; want the claim kept", ok, err)
+	}
+	if got := e.mustServe(t, m); len(got) != 0 {
+		t.Errorf("retry sent %+v, want nothing", got)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/gophers/gopherbot/handler"
 	"github.com/gophers/gopherbot/workqueue"
 )
 
@@ -23,11 +24,10 @@ var ErrTooLarge = errors.New("file too large")
 // ErrOutcomeUnknown is wrapped by the error of a call Slack may have acted
 // on: its request went out in full but no answer came (the connection
 // broke, or the client or ctx gave up waiting), or Slack answered 500, 502
-// or 504, or the error code internal_error or fatal_error. Calls that are not safe to repeat (chat.postMessage,
-// chat.postEphemeral) are not retried after such a failure, and a caller
-// that records its effects should keep the effect claimed: lost rather than
-// doubled.
-var ErrOutcomeUnknown = errors.New("Slack may have acted on the call: its answer was lost")
+// or 504, or the error code internal_error or fatal_error. It is
+// handler.ErrOutcomeUnknown, so that handlers can tell without knowing
+// this package.
+var ErrOutcomeUnknown = handler.ErrOutcomeUnknown
 
 // Error is a failed Web API call, after the retries that could help.
 // It unwraps to the underlying error and, when retrying cannot fix it, to

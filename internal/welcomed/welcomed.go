@@ -1,43 +1,132 @@
 // Package welcomed records which members got the welcome DM, so that the
 // consumer (on team_join) and the bgtasks catch-up sweep never both welcome
 // the same person.
+//
+// Each claim carries a random token of its own, so that a claim is
+// idempotent: go-redis sends a command again when the connection broke
+// before its reply came, and the retry of a claim that the first send made
+// finds its own token and still wins, where a bare "set if absent" would
+// read "someone else has them" and nobody would welcome them. The token
+// also lets Release give back only the claim this Store made.
 package welcomed
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Key is the Redis hash of welcomed members: user ID -> Unix time of the claim.
+// Key is the Redis hash of welcomed members: user ID -> "<unix> <token>",
+// the Unix time of the claim and its random token. Records written before
+// claims had tokens hold the time alone; they are claims all the same.
 const Key = "gopherbot:welcomed"
 
-// Store is the record.
-type Store struct{ rdb redis.UniversalClient }
+// heldFor is how long a Store remembers the token of a claim it won, for
+// Release. Callers release within seconds, when the DM failed; a claim
+// kept longer is a welcome that was sent, or one whose outcome is unknown.
+const heldFor = time.Hour
+
+// ErrNotHeld is wrapped by Release's error when this Store holds no claim
+// on the user (it never claimed them, or claimed them over an hour ago).
+var ErrNotHeld = errors.New("no claim of this store to release")
+
+// Store is the record. It is safe for concurrent use.
+type Store struct {
+	rdb redis.UniversalClient
+
+	mu   sync.Mutex
+	held map[string]held // user -> the claim this Store won
+}
+
+type held struct {
+	record string
+	at     time.Time
+}
 
 // New returns the record kept in rdb.
-func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+func New(rdb redis.UniversalClient) *Store {
+	return &Store{rdb: rdb, held: map[string]held{}}
+}
+
+// claim sets the user's record unless it is there; a record equal to ours
+// is our own claim, its first reply lost.
+//
+// KEYS[1] Key; ARGV[1] user, ARGV[2] our record. Returns 1 when the claim
+// is ours.
+var claim = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+if v == ARGV[2] then return 1 end
+return 0
+`)
+
+// release deletes the user's record when it is ours. A record already
+// gone counts as released: a retry of a release whose reply was lost.
+//
+// KEYS[1] Key; ARGV[1] user, ARGV[2] our record. Returns 0 when the record
+// is someone else's and was left alone.
+var release = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v == ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 1
+end
+if not v then return 1 end
+return 0
+`)
 
 // Claim records that user is being welcomed now. It reports false when
 // someone already claimed them: the caller must then not send the welcome.
 // Claiming before sending means a crash between the two loses a welcome
 // rather than sending it twice.
 func (s *Store) Claim(ctx context.Context, user string) (bool, error) {
-	ok, err := s.rdb.HSetNX(ctx, Key, user, time.Now().Unix()).Result()
+	now := time.Now()
+	record := strconv.FormatInt(now.Unix(), 10) + " " + rand.Text()
+	n, err := claim.Run(ctx, s.rdb, []string{Key}, user, record).Int()
 	if err != nil {
 		return false, fmt.Errorf("welcomed: claim %s: %w", user, err)
 	}
-	return ok, nil
+	if n == 0 {
+		return false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for u, h := range s.held {
+		if now.Sub(h.at) > heldFor {
+			delete(s.held, u)
+		}
+	}
+	s.held[user] = held{record: record, at: now}
+	return true, nil
 }
 
-// Release forgets a claim whose welcome could not be sent, so that a retry
-// may send it.
+// Release forgets a claim of this Store whose welcome could not be sent, so
+// that a retry may send it. A claim that is no longer ours (someone else
+// claimed the user after ours was given back) is left alone.
 func (s *Store) Release(ctx context.Context, user string) error {
-	if err := s.rdb.HDel(ctx, Key, user).Err(); err != nil {
+	s.mu.Lock()
+	h, ok := s.held[user]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("welcomed: release %s: %w", user, ErrNotHeld)
+	}
+	if err := release.Run(ctx, s.rdb, []string{Key}, user, h.record).Err(); err != nil {
 		return fmt.Errorf("welcomed: release %s: %w", user, err)
 	}
+	s.mu.Lock()
+	if s.held[user] == h {
+		delete(s.held, user)
+	}
+	s.mu.Unlock()
 	return nil
 }
 
