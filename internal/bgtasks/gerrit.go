@@ -192,17 +192,20 @@ func (r *Runner) firstGerrit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	floor := r.now().UnixMilli()
 	var zs []redis.Z
-	if len(changes) > 0 {
-		floor = 0
-	}
+	newest := int64(0)
 	for _, c := range changes {
 		if c.Submitted.IsZero() {
 			continue
 		}
-		floor = max(floor, c.submittedMS())
+		newest = max(newest, c.submittedMS())
 		zs = append(zs, redis.Z{Score: float64(c.submittedMS()), Member: strconv.Itoa(c.Number)})
+	}
+	// Without a dated CL (none merged yet, or Gerrit left the submit times
+	// out), the floor is now: a floor of 0 would post the whole history.
+	floor := r.now().UnixMilli()
+	if len(zs) > 0 {
+		floor = newest
 	}
 	if len(zs) > 0 {
 		if err := r.rdb.ZAddNX(ctx, gerritSeenKey, zs...).Err(); err != nil {

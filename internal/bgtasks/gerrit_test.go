@@ -112,6 +112,27 @@ func TestGerritFirstRunEmpty(t *testing.T) {
 	}
 }
 
+// A first run that sees no submit time records now as the floor, not 0: a
+// CL submitted before the first run, which Gerrit shows only later, is
+// history, not news.
+func TestGerritFirstRunUndated(t *testing.T) {
+	e := newEnv(t)
+	r := e.gerritRunner()
+	ctx := context.Background()
+	e.gerrit.Merge(fakeweb.Change{Number: 1, Subject: "undated", Undated: true, Updated: time.Now().Add(-time.Hour)})
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	e.gerrit.Merge(fakeweb.Change{Number: 2, Subject: "old", Submitted: time.Now().Add(-30 * time.Minute), Updated: time.Now()})
+	e.gerrit.Merge(fakeweb.Change{Number: 3, Subject: "new", Submitted: time.Now().Add(time.Second)})
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.posts("golang-cls"); len(got) != 1 || !strings.HasPrefix(got[0], clPrefix(3)) {
+		t.Errorf("posts = %q; want CL 3 only", got)
+	}
+}
+
 func TestGerritOldestFirstAcrossPages(t *testing.T) {
 	e := newEnv(t)
 	r := e.gerritRunner()

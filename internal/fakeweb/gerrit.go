@@ -37,6 +37,9 @@ type Change struct {
 	Status    string // "NEW", "MERGED" or "ABANDONED"
 	Submitted time.Time
 	Updated   time.Time
+	// Undated leaves a merged change without a submit time, as Gerrit
+	// answers for some old changes.
+	Undated bool
 }
 
 // Gerrit is a fake Gerrit REST API serving GET /changes/. It understands
@@ -84,7 +87,7 @@ func (g *Gerrit) Merge(c Change) Change {
 	if c.Status == "" {
 		c.Status = "MERGED"
 	}
-	if c.Submitted.IsZero() && c.Status == "MERGED" {
+	if c.Submitted.IsZero() && c.Status == "MERGED" && !c.Undated {
 		c.Submitted = g.now()
 	}
 	if c.Updated.IsZero() {
