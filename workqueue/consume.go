@@ -16,15 +16,28 @@ import (
 // opTimeout bounds one acknowledgement, dead-lettering or claim.
 const opTimeout = 5 * time.Second
 
+// afterDrain bounds the wait for cancelled handlers after the drain: they
+// return at once when they honour their context, and their outcomes take a
+// round trip each. Short, so that Drain plus this fits what the platform
+// allows (Heroku: 30s after SIGTERM, Drain 25s by default).
+const afterDrain = 2 * time.Second
+
 // Consume reads the streams of kinds and runs h until ctx is done, then
-// stops reading and lets in-flight handlers finish within drain.
+// stops reading and lets in-flight handlers finish within Options.Drain.
 //
 // On start it creates the group on each stream if needed (from the start of
 // the stream, so nothing published earlier is missed) and first runs the
-// entries still pending under its consumer name from a previous run. Entries
-// whose handlers do not finish within Options.Drain, and entries waiting for
-// a retry, stay pending and are taken over by another consumer, or by this
-// one when it comes back under the same name.
+// entries still pending under its consumer name from a previous run.
+//
+// When ctx is done, the entries returned by the read in progress (which may
+// block for up to Options.Block) are still run. Entries whose handlers do
+// not finish within Options.Drain after ctx is done (their contexts are then
+// cancelled), whatever their attempt, and entries waiting for a retry, stay
+// pending and are taken over by another consumer, or by this one when it
+// comes back under the same name. After the drain deadline Consume waits a
+// few seconds more for the cancelled handlers to return and their outcomes
+// to be written, so that nothing is written after it returns unless a
+// handler ignores its context.
 //
 // Consume returns nil once it has stopped after ctx is done, or an error
 // for invalid options or arguments; Redis failures never end it. Run one
@@ -61,8 +74,8 @@ func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 	defer q.consuming.Store(false)
 
 	// Handlers keep running when ctx is done, until their own deadline or
-	// the end of the drain.
-	hctx, stopHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	// the end of the drain, Options.Drain after ctx is done.
+	hctx, stopHandlers := drainContext(ctx, q.opts.Drain)
 	defer stopHandlers()
 
 	c.log.Info().Strs("kinds", kinds).Int("concurrency", q.opts.Concurrency).
@@ -96,21 +109,52 @@ func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 
 	done := make(chan struct{})
 	go func() { c.work.Wait(); close(done) }()
-	t := time.NewTimer(q.opts.Drain)
-	defer t.Stop()
 	select {
 	case <-done:
 		c.log.Info().Msg("stopped consuming; in-flight work finished")
+		return nil
+	case <-hctx.Done():
+	}
+	c.log.Warn().Int("unfinished", c.held()).Dur("drain", q.opts.Drain).
+		Str("reason", "drain deadline passed").
+		Msg("stopped consuming; unfinished entries stay pending for other consumers")
+	// The cancelled handlers return, and their runs leave their entries
+	// pending or write what the handlers finished: wait a little for that,
+	// so that nothing is written after Consume returns.
+	t := time.NewTimer(afterDrain)
+	defer t.Stop()
+	select {
+	case <-done:
 	case <-t.C:
-		c.mu.Lock()
-		n := len(c.inflight)
-		c.mu.Unlock()
-		c.log.Warn().Int("unfinished", n).Dur("drain", q.opts.Drain).
-			Str("reason", "drain deadline passed").
-			Msg("stopped consuming; unfinished entries stay pending for other consumers")
-		stopHandlers()
+		c.log.Error().Int("unfinished", c.held()).Dur("waited", afterDrain).
+			Str("reason", "handlers ignore their cancelled context").
+			Msg("stopped consuming with handlers still running")
 	}
 	return nil
+}
+
+// drainContext returns a context that ends d after ctx is done: the drain's
+// deadline. Its cancel func also releases its timer.
+func drainContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var t *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if dctx.Err() == nil {
+			t = time.AfterFunc(d, cancel)
+		}
+	})
+	return dctx, func() {
+		stop()
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if t != nil {
+			t.Stop()
+		}
+	}
 }
 
 // consumer is the state of one Consume call.
@@ -173,6 +217,13 @@ func (c *consumer) own(key, id string) bool {
 	return true
 }
 
+// held counts the entries handled or waiting for a retry here.
+func (c *consumer) held() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.inflight)
+}
+
 // disown lets go of an entry, after its outcome was counted.
 func (c *consumer) disown(key, id string) {
 	c.mu.Lock()
@@ -225,7 +276,9 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // readLoop reads entries until ctx is done: first the entries pending under
-// this consumer's name, then new ones.
+// this consumer's name, then new ones. The entries of the read that was in
+// progress when ctx ended are run all the same, unless the drain (hctx) is
+// over before they get a slot.
 func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) {
 	opts := c.q.opts
 	var wait retryWait
@@ -270,10 +323,16 @@ func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) 
 		}
 		streams, err := c.q.rdb.XReadGroup(ctx, args).Result()
 		at := time.Now() // about when Redis delivered the entries
+		// slots is the context of waiting for slots: once ctx is done, the
+		// entries just read (delivered to this name, so pending here) are
+		// still run, if slots free up within the drain.
+		slots := ctx
 		if ctx.Err() != nil {
-			// Whatever was just read stays pending under this name.
-			c.release(n)
-			return
+			if err != nil || !hasEntries(streams) || hctx.Err() != nil {
+				c.release(n)
+				return
+			}
+			slots = hctx
 		}
 		if err != nil && !errors.Is(err, redis.Nil) {
 			c.release(n)
@@ -304,18 +363,14 @@ func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) 
 		}
 		var attempts map[string]int
 		if pending {
-			total := 0
-			for _, s := range streams {
-				total += len(s.Messages)
-			}
-			if total == 0 {
+			if !hasEntries(streams) {
 				c.release(n)
 				pending = false
 				close(ownDone)
 				c.log.Debug().Msg("own pending entries done; reading new ones")
 				continue
 			}
-			attempts = c.pendingAttempts(ctx, streams)
+			attempts = c.pendingAttempts(slots, streams)
 			for _, s := range streams {
 				if len(s.Messages) > 0 {
 					for i, key := range c.keys {
@@ -331,8 +386,8 @@ func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) 
 				if n == 0 {
 					// More entries than free slots (more streams than
 					// Concurrency): wait for a slot.
-					if n = c.acquire(ctx, 1, 1); n == 0 {
-						return
+					if n = c.acquire(slots, 1, 1); n == 0 {
+						return // the rest stays pending here
 					}
 				}
 				n--
@@ -348,6 +403,15 @@ func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) 
 		}
 		c.release(n)
 	}
+}
+
+func hasEntries(streams []redis.XStream) bool {
+	for _, s := range streams {
+		if len(s.Messages) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pendingAttempts reads the delivery counts of entries re-read from this
@@ -415,6 +479,12 @@ func (c *consumer) vanished(ctx context.Context, key, id string) {
 	if n == 0 {
 		return // another consumer dropped it first, and counted it
 	}
+	c.countVanished(log)
+}
+
+// countVanished counts and logs an entry found deleted while pending here,
+// once it is acknowledged.
+func (c *consumer) countVanished(log zerolog.Logger) {
 	c.q.vanished.Add(1)
 	log.Warn().Str("reason", "entry trimmed or deleted while pending").Msg("acknowledged a vanished entry")
 }
@@ -447,10 +517,22 @@ func (c *consumer) run(ctx, hctx context.Context, key string, m redis.XMessage, 
 
 	// The deadline counts from the delivery, when Redis started the idle
 	// clock that lets others reclaim the entry. An entry that waited for a
-	// slot is touched to restart that clock.
+	// slot is touched to restart that clock, unless another consumer has
+	// taken it over meanwhile.
 	deadline := delivered.Add(opts.HandlerTimeout)
 	if time.Until(deadline) < opts.HandlerTimeout/2 {
-		c.touch(ctx, log, key, m.ID)
+		o, err := c.touch(ctx, log, key, m.ID)
+		switch {
+		case err != nil:
+			log.Warn().Err(err).Msg("cannot touch an entry that waited for a slot; not run, left pending for a reclaim")
+		case o.status == "ok":
+		case o.status != "vanished": // logged as such
+			log.Info().Str("reason", o.reason()).Msg("entry that waited for a slot not run")
+		}
+		if err != nil || o.status != "ok" {
+			c.disown(key, m.ID)
+			return
+		}
 		deadline = time.Now().Add(opts.HandlerTimeout)
 	}
 	d := &Delivery{Event: e, EntryID: m.ID, Attempt: attempt, Enqueued: entryTime(m.ID)}
@@ -463,6 +545,11 @@ func (c *consumer) run(ctx, hctx context.Context, key string, m redis.XMessage, 
 	switch {
 	case err == nil:
 		c.ack(ctx, log, key, m.ID)
+	case hctx.Err() != nil:
+		// Cut off by the drain deadline: not a failed attempt, whatever
+		// the handler returned.
+		log.Warn().Err(err).Str("reason", "drain deadline passed").
+			Msg("handler cancelled; entry left pending for another consumer")
 	case errors.Is(err, ErrPermanent):
 		c.deadLetter(ctx, log, key, m.ID, e, attempt, "permanent error: "+err.Error())
 	case attempt >= opts.MaxDeliveries:
@@ -556,54 +643,150 @@ func (c *consumer) deadLetter(ctx context.Context, log zerolog.Logger, key, id s
 	}
 }
 
-// touch restarts the idle clock of an entry pending here without counting
-// a delivery, so that no other consumer reclaims it.
-func (c *consumer) touch(ctx context.Context, log zerolog.Logger, key, id string) {
+// ownClaim is the outcome of ownClaimScript.
+type ownClaim struct {
+	status     string // "ok", "gone", "taken" or "vanished"
+	owner      string // when taken
+	deliveries int    // when ok
+	msg        redis.XMessage
+}
+
+// reason tells why an entry is no longer this consumer's.
+func (o ownClaim) reason() string {
+	switch o.status {
+	case "gone":
+		return "no longer pending: acknowledged or dead-lettered meanwhile"
+	case "taken":
+		return "taken over by consumer " + o.owner
+	case "vanished":
+		return "entry trimmed or deleted while pending"
+	}
+	return o.status
+}
+
+// claimOwn runs ownClaimScript on entry id of stream key, counting a
+// delivery when deliver is set. An entry found vanished is counted and
+// logged here.
+func (c *consumer) claimOwn(ctx context.Context, log zerolog.Logger, key, id string, deliver bool) (ownClaim, error) {
+	mode := "touch"
+	if deliver {
+		mode = "claim"
+	}
 	octx, cancel := opContext(ctx)
 	defer cancel()
-	err := c.q.rdb.XClaimJustID(octx, &redis.XClaimArgs{
-		Stream: key, Group: c.q.opts.Group, Consumer: c.q.opts.Consumer, Messages: []string{id},
-	}).Err()
+	res, err := ownClaimScript.Run(octx, c.q.rdb, []string{key}, c.q.opts.Group, c.q.opts.Consumer, id, mode).Slice()
 	if err != nil {
-		log.Warn().Err(err).Msg("cannot touch a pending entry; another consumer may take it over")
+		return ownClaim{}, fmt.Errorf("workqueue: claim own entry: %w", err)
 	}
+	o, err := parseOwnClaim(id, res)
+	if err != nil {
+		return ownClaim{}, err
+	}
+	if o.status == "vanished" {
+		c.countVanished(log)
+	}
+	return o, nil
+}
+
+// parseOwnClaim reads ownClaimScript's reply about entry id.
+func parseOwnClaim(id string, res []any) (ownClaim, error) {
+	var o ownClaim
+	if len(res) > 0 {
+		o.status, _ = res[0].(string)
+	}
+	switch {
+	case o.status == "gone" || o.status == "vanished":
+		return o, nil
+	case o.status == "taken" && len(res) == 2:
+		o.owner, _ = res[1].(string)
+		return o, nil
+	case o.status == "ok" && len(res) == 3:
+		n, _ := res[1].(int64)
+		o.deliveries = int(n)
+		o.msg = redis.XMessage{ID: id, Values: map[string]any{}}
+		fields, _ := res[2].([]any)
+		for i := 0; i+1 < len(fields); i += 2 {
+			if k, ok := fields[i].(string); ok {
+				o.msg.Values[k] = fields[i+1]
+			}
+		}
+		return o, nil
+	}
+	return ownClaim{}, fmt.Errorf("workqueue: claim own entry: unexpected reply %v", res)
+}
+
+// touch restarts the idle clock of an entry pending here without counting
+// a delivery, so that no other consumer reclaims it. When the entry is no
+// longer this consumer's, it returns why (an entry found vanished is also
+// counted and logged as such).
+func (c *consumer) touch(ctx context.Context, log zerolog.Logger, key, id string) (ownClaim, error) {
+	return c.claimOwn(ctx, log, key, id, false)
 }
 
 // retryLater keeps the failed entry pending here and runs it again after a
-// back-off, claiming it back with XCLAIM so that its delivery count grows.
+// wait: Backoff, or what the handler asked for with RetryAfter if longer,
+// capped at MaxRetryDelay. It claims the entry back with a counted delivery,
+// provided no other consumer took it over meanwhile.
 func (c *consumer) retryLater(ctx, hctx context.Context, log zerolog.Logger, key, id string, attempt int, cause error) {
 	opts := c.q.opts
-	delay := min(opts.Backoff(attempt), opts.ClaimIdle/2)
+	delay := min(max(opts.Backoff(attempt), retryAfter(cause)), opts.MaxRetryDelay)
 	c.q.retried.Add(1)
 	log.Warn().Err(cause).Dur("retry_in", delay).Str("reason", "transient error").Msg("handler failed; will retry")
-	c.touch(ctx, log, key, id)
 	c.work.Go(func() {
-		sleep(ctx, delay)
-		if ctx.Err() != nil || c.acquire(ctx, 1, 1) == 0 {
-			c.disown(key, id) // stays pending for another consumer
+		if !c.waitRetry(ctx, log, key, id, delay) || c.acquire(ctx, 1, 1) == 0 {
+			c.disown(key, id) // stays pending for another consumer, or is gone
 			return
 		}
-		octx, cancel := opContext(ctx)
-		// The minimum idle time makes the claim fail if another consumer
-		// took the entry over meanwhile.
-		msgs, err := c.q.rdb.XClaim(octx, &redis.XClaimArgs{
-			Stream: key, Group: opts.Group, Consumer: opts.Consumer,
-			MinIdle: delay / 2, Messages: []string{id},
-		}).Result()
-		cancel()
+		o, err := c.claimOwn(ctx, log, key, id, true)
 		at := time.Now()
-		if err != nil || len(msgs) == 0 {
+		if err != nil || o.status != "ok" {
 			c.release(1)
 			c.disown(key, id)
-			if err != nil {
+			switch {
+			case err != nil:
 				log.Warn().Err(err).Msg("cannot claim the entry back for its retry; it stays pending")
-			} else {
-				log.Info().Str("reason", "acknowledged, taken over or deleted meanwhile").Msg("retry dropped")
+			case o.status != "vanished": // logged as such
+				log.Info().Str("reason", o.reason()).Msg("retry dropped")
 			}
 			return
 		}
-		c.run(ctx, hctx, key, msgs[0], attempt+1, at)
+		c.run(ctx, hctx, key, o.msg, max(o.deliveries, attempt+1), at)
 	})
+}
+
+// waitRetry waits d for a retry, touching the entry at once and then every
+// ClaimIdle/3 so that no other consumer reclaims it. It reports false when
+// the retry should not happen: ctx is done (the entry stays pending for
+// another consumer), or the entry is no longer this consumer's. A touch
+// that fails is tried again at the next one: should another consumer take
+// the entry over meanwhile, the claim after the wait finds out.
+func (c *consumer) waitRetry(ctx context.Context, log zerolog.Logger, key, id string, d time.Duration) bool {
+	end := time.Now().Add(d)
+	every := max(c.q.opts.ClaimIdle/3, time.Millisecond)
+	for {
+		o, err := c.touch(ctx, log, key, id)
+		switch {
+		case err != nil:
+			log.Warn().Err(err).Msg("cannot touch an entry waiting for its retry; another consumer may take it over")
+		case o.status == "ok":
+		case o.status == "vanished": // logged as such
+			return false
+		default:
+			log.Info().Str("reason", o.reason()).Msg("retry dropped")
+			return false
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return true
+		}
+		sleep(ctx, min(left, every))
+		if ctx.Err() != nil {
+			return false
+		}
+		if time.Until(end) <= 0 {
+			return true
+		}
+	}
 }
 
 // reclaimLoop takes over the entries of dead consumers, now and every

@@ -111,6 +111,44 @@ if type(r[3]) == 'table' then gone = #r[3] end
 return {r[1], gone, out}
 `)
 
+// ownClaimScript touches an entry pending under this consumer (restarts its
+// idle clock, so that no other consumer reclaims it) or claims it back for a
+// retry (the same, counting a delivery), but only if it is still pending
+// here: a bare XCLAIM would take an entry another live consumer has
+// reclaimed and is running, and two consumers would run it at once. It
+// checks that the entry is still in the stream first: Redis 7's XCLAIM would
+// silently drop a deleted one from the pending list, and miniredis would
+// keep it until a sweep; here it is acknowledged and reported, to be counted
+// as vanished.
+// The delivery count is set explicitly (RETRYCOUNT), because miniredis
+// counts a delivery even for JUSTID.
+//
+// KEYS[1] stream. ARGV[1] group, ARGV[2] consumer, ARGV[3] entry ID, ARGV[4]
+// "claim" to count a delivery, anything else to touch.
+// Returns {"ok", deliveries, {field, value, ...}}, {"gone"} when it is no
+// longer pending, {"taken", owner} when another consumer holds it, or
+// {"vanished"} when it was deleted from the stream (now acknowledged).
+var ownClaimScript = redis.NewScript(`
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if not p[1] then
+	return {'gone'}
+end
+if p[1][2] ~= ARGV[2] then
+	return {'taken', p[1][2]}
+end
+local e = redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3])
+if #e == 0 then
+	redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+	return {'vanished'}
+end
+local n = p[1][4]
+if ARGV[4] == 'claim' then
+	n = n + 1
+end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'RETRYCOUNT', n, 'JUSTID')
+return {'ok', n, e[1][2]}
+`)
+
 // sweepScript acknowledges pending entries that no longer exist in the
 // stream and that are idle longer than the claim time: those XAUTOCLAIM
 // neither claims nor drops (miniredis skips them without removing them).

@@ -25,12 +25,16 @@
 // succeeded, when it is dead-lettered, or when it vanished from the stream.
 // A handler may run more than once for one entry: when its consumer dies (the
 // entry is reclaimed by another consumer with XAUTOCLAIM once it has been idle
-// for Options.ClaimIdle), or when acknowledging fails. Handlers whose effects
-// must happen at most once (a reply, a DM) record that they happened, keyed by
-// the event ID, before or atomically with the effect. Each handler run gets a
-// deadline of Options.HandlerTimeout, strictly shorter than ClaimIdle, so a
-// live consumer finishes or gives up on an entry before anyone else may take
-// it over; a handler must honour its context for this to hold.
+// for Options.ClaimIdle), when the drain deadline cuts it off at shutdown, or
+// when acknowledging fails. Handlers whose effects must happen at most once
+// (a reply, a DM) record that they happened, keyed by the event ID, before or
+// atomically with the effect. Each handler run gets a deadline of
+// Options.HandlerTimeout, strictly shorter than ClaimIdle, so a live consumer
+// finishes or gives up on an entry before anyone else may take it over; a
+// handler must honour its context for this to hold. An entry that waited
+// here (for a free slot, or for its retry) long enough to be reclaimed by
+// another consumer is not run here too: this consumer checks it still holds
+// the entry, in the same script that restarts its idle clock.
 //
 // # Trimming
 //
@@ -60,10 +64,25 @@
 // letter keeps the kind, entry ID, event ID, body, reason and attempt count,
 // and is written atomically with the acknowledgement.
 //
-// A retried entry stays pending under its consumer while it waits, touched so
-// that it does not look idle, and is claimed back (XCLAIM, counting a
-// delivery) when its backoff ends; if the process dies meanwhile, another
-// consumer reclaims it.
+// A retried entry waits Options.Backoff, or longer when the handler asked for
+// it with RetryAfter (a rate limit's Retry-After), up to
+// Options.MaxRetryDelay. It stays pending under its consumer while it waits,
+// touched every ClaimIdle/3 so that it does not look idle, and is claimed
+// back (XCLAIM, counting a delivery) when its wait ends. Each touch and the
+// claim are one script that first checks the entry is still pending under
+// this consumer: if another consumer took it over meanwhile (this one was
+// too busy to touch it in time), the retry is dropped and the other runs it,
+// never both at once; if it was deleted from the stream, it is acknowledged
+// and counted as vanished. If the process dies or stops while an entry waits,
+// another consumer reclaims it after ClaimIdle.
+//
+// # Shutdown
+//
+// When Consume's context is done it stops reading; entries its last read
+// returned are still run. Handlers get Options.Drain, counted from then, to
+// finish; an entry whose handler the drain deadline cuts off stays pending,
+// whatever its attempt, for another consumer (or this one under the same
+// name) to run again.
 //
 // # Outages
 //
@@ -106,7 +125,8 @@ type Delivery struct {
 // Handler handles deliveries. A nil error acknowledges the entry. An error
 // wrapping ErrPermanent moves it to the dead-letter stream at once; any other
 // error is transient: the entry is retried with backoff, and dead-lettered
-// after Options.MaxDeliveries attempts.
+// after Options.MaxDeliveries attempts. A transient error wrapped with
+// RetryAfter makes the next attempt wait at least the given time.
 //
 // The context's deadline is Options.HandlerTimeout after the delivery; it is
 // not cancelled when Consume is asked to stop, so that in-flight work can
@@ -147,6 +167,53 @@ func (e permanentError) Error() string        { return e.err.Error() }
 func (e permanentError) Unwrap() error        { return e.err }
 func (e permanentError) Is(target error) bool { return target == ErrPermanent }
 
+// RetryAfter wraps err so that the entry's next attempt waits at least d
+// instead of a shorter backoff (for example the Retry-After of a rate limit),
+// up to Options.MaxRetryDelay. errors.Is and errors.As see through it to err,
+// so RetryAfter(Permanent(err), d) is still permanent and dead-letters at
+// once. RetryAfter(nil, d) is a transient error, so that it never reads as
+// success. When an error holds several RetryAfter (errors.Join), the longest
+// wait applies.
+func RetryAfter(err error, d time.Duration) error {
+	return &retryAfterError{err: err, d: d}
+}
+
+type retryAfterError struct {
+	err error // may be nil
+	d   time.Duration
+}
+
+func (e *retryAfterError) Error() string {
+	if e.err == nil {
+		return "retry after " + e.d.String()
+	}
+	return e.err.Error()
+}
+
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// retryAfter is the longest wait asked for with RetryAfter anywhere in err's
+// tree (errors.As would find only the first), or 0.
+func retryAfter(err error) time.Duration {
+	var d time.Duration
+	if e, ok := err.(*retryAfterError); ok {
+		d = e.d
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if inner := u.Unwrap(); inner != nil {
+			d = max(d, retryAfter(inner))
+		}
+	case interface{ Unwrap() []error }:
+		for _, inner := range u.Unwrap() {
+			if inner != nil {
+				d = max(d, retryAfter(inner))
+			}
+		}
+	}
+	return d
+}
+
 // Options configure a Queue. Zero values take the defaults in the comments.
 type Options struct {
 	Prefix         string        // key prefix, default "gopherbot:"
@@ -161,7 +228,9 @@ type Options struct {
 	Log            zerolog.Logger
 
 	// Drain is how long Consume waits for in-flight handlers after its
-	// context is done; default 25s (Heroku allows 30s after SIGTERM).
+	// context is done; default 25s (Heroku allows 30s after SIGTERM). Then
+	// it cancels their contexts, and waits a few seconds more at most for
+	// them to return.
 	Drain time.Duration
 	// Block is how long one XREADGROUP waits for new entries, and so how
 	// long Consume may take to notice that it should stop; default 2s.
@@ -191,10 +260,14 @@ type Options struct {
 	// with a warning when dead letters were added or an entry has been
 	// pending longer than ClaimIdle; default 5m, negative for never.
 	StatsInterval time.Duration
-	// Backoff is the wait before retrying after failed attempt n (1, 2, ...).
-	// It is capped at ClaimIdle/2 so that a waiting entry never looks
-	// abandoned. Default: 1s doubling per attempt, with ±20% jitter.
+	// Backoff is the wait before retrying after failed attempt n (1, 2, ...),
+	// unless the handler asked for a longer one with RetryAfter. Default: 1s
+	// doubling per attempt, with ±20% jitter.
 	Backoff func(attempt int) time.Duration
+	// MaxRetryDelay caps the wait before a retry, whether it comes from
+	// Backoff or RetryAfter. A waiting entry is touched every ClaimIdle/3,
+	// so that it does not look abandoned however long it waits; default 5m.
+	MaxRetryDelay time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -258,6 +331,9 @@ func (o Options) withDefaults() Options {
 	o.ConsumerExpiry = max(o.ConsumerExpiry, 2*o.ClaimIdle)
 	if o.Backoff == nil {
 		o.Backoff = defaultBackoff
+	}
+	if o.MaxRetryDelay <= 0 {
+		o.MaxRetryDelay = 5 * time.Minute
 	}
 	return o
 }

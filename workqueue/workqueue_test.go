@@ -38,6 +38,45 @@ func TestPermanent(t *testing.T) {
 	}
 }
 
+func TestRetryAfterError(t *testing.T) {
+	cause := errors.New("ratelimited")
+	err := fmt.Errorf("post: %w", RetryAfter(Permanent(cause), time.Second))
+	if !errors.Is(err, ErrPermanent) || !errors.Is(err, cause) {
+		t.Errorf("errors.Is(%v, ErrPermanent / cause) = false; want true", err)
+	}
+	if got, want := err.Error(), "post: ratelimited"; got != want {
+		t.Errorf("message %q; want %q", got, want)
+	}
+	var ra *retryAfterError
+	if !errors.As(err, &ra) || ra.d != time.Second {
+		t.Errorf("errors.As(%v) = %v; want the RetryAfter of 1s", err, ra)
+	}
+	if err := RetryAfter(nil, time.Second); err == nil || errors.Is(err, ErrPermanent) || err.Error() != "retry after 1s" {
+		t.Errorf("RetryAfter(nil, 1s) = %v; want a transient error saying so", err)
+	}
+
+	a, b := errors.New("a"), errors.New("b")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want time.Duration
+	}{
+		{"nil", nil, 0},
+		{"plain", a, 0},
+		{"direct", RetryAfter(a, 2*time.Second), 2 * time.Second},
+		{"wrapped", fmt.Errorf("post: %w", RetryAfter(a, 2*time.Second)), 2 * time.Second},
+		{"nested, inner longer", RetryAfter(RetryAfter(a, 5*time.Second), time.Second), 5 * time.Second},
+		{"nested, outer longer", RetryAfter(Permanent(RetryAfter(a, time.Second)), 5*time.Second), 5 * time.Second},
+		{"joined", errors.Join(RetryAfter(a, time.Second), fmt.Errorf("w: %w", RetryAfter(b, 3*time.Second)), nil), 3 * time.Second},
+		{"two %w", fmt.Errorf("%w, %w", RetryAfter(a, 4*time.Second), RetryAfter(b, time.Second)), 4 * time.Second},
+		{"joined in wrapped", fmt.Errorf("w: %w", errors.Join(a, RetryAfter(b, time.Minute))), time.Minute},
+	} {
+		if got := retryAfter(tc.err); got != tc.want {
+			t.Errorf("%s: retryAfter(%v) = %v; want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name                   string
@@ -444,6 +483,314 @@ func TestTransientErrorRetried(t *testing.T) {
 	}
 }
 
+// A handler asks for a later retry with RetryAfter: the next attempt waits
+// at least that long (the longest of several), or Backoff if longer, up to
+// MaxRetryDelay.
+func TestRetryAfterDelay(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	const ms = time.Millisecond
+	for _, tc := range []struct {
+		name            string
+		backoff, max    time.Duration // Options.Backoff and MaxRetryDelay
+		err             error
+		atLeast, before time.Duration // the wait between the two attempts
+	}{
+		{"longer than backoff", 10 * ms, 0, RetryAfter(errors.New("429"), 300*ms), 300 * ms, 5 * time.Second},
+		{"shorter than backoff", 300 * ms, 0, RetryAfter(errors.New("429"), 10*ms), 300 * ms, 5 * time.Second},
+		{"longest of joined", 10 * ms, 0, errors.Join(RetryAfter(errors.New("429"), 100*ms),
+			fmt.Errorf("dm: %w", RetryAfter(errors.New("429"), 400*ms))), 400 * ms, 5 * time.Second},
+		{"capped", 10 * ms, 200 * ms, RetryAfter(errors.New("429"), time.Hour), 200 * ms, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kinds := []string{slackevent.AppMention}
+			opts := fastOptions("c")
+			opts.Prefix = "test:" + strings.ReplaceAll(tc.name, " ", "-") + ":"
+			opts.Backoff = func(int) time.Duration { return tc.backoff }
+			opts.MaxRetryDelay = tc.max
+			q, _ := newQueue(t, rdb, opts)
+			var failed time.Time
+			retried := make(chan time.Time, 1)
+			consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+				if d.Attempt == 1 {
+					failed = time.Now()
+					return tc.err
+				}
+				retried <- time.Now()
+				return nil
+			}))
+			mustPublish(t, q, Event{ID: "EvLimited", Kind: kinds[0], Body: []byte("x")})
+			// failed is written before the handler returns, hence before
+			// the retry is scheduled.
+			waited := receive(t, retried).Sub(failed)
+			if waited < tc.atLeast || waited >= tc.before {
+				t.Errorf("retried after %v; want at least %v, less than %v", waited, tc.atLeast, tc.before)
+			}
+			if s := waitIdle(t, q, kinds); s.Retried != 1 || s.Acked != 1 {
+				t.Errorf("stats %+v; want 1 retry, 1 ack", s)
+			}
+		})
+	}
+}
+
+// RetryAfter keeps a permanent error permanent: dead-lettered at once.
+func TestRetryAfterPermanent(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	kinds := []string{slackevent.TeamJoin}
+	q, _ := newQueue(t, srv.Client(), fastOptions("c"))
+	rec := newRecorder(func(ctx context.Context, d *Delivery) error {
+		return RetryAfter(Permanent(errors.New("channel_not_found")), time.Hour)
+	})
+	consume(t, q, kinds, rec)
+	mustPublish(t, q, Event{ID: "EvGone", Kind: kinds[0], Body: []byte("x")})
+	waitUntil(t, "the entry is dead-lettered", func() bool {
+		s, err := q.Stats(ctx, kinds)
+		return err == nil && s.Idle() && s.DeadLettered == 1
+	})
+	dl, err := q.DeadLetters(ctx, 10)
+	if err != nil || len(dl) != 1 || dl[0].Attempts != 1 || !strings.Contains(dl[0].Reason, "permanent error: channel_not_found") {
+		t.Errorf("DeadLetters = %+v, %v; want one, after one attempt, permanent", dl, err)
+	}
+	if n := rec.n(); n != 1 || q.retried.Load() != 0 {
+		t.Errorf("handler ran %d times, %d retries; want once, none", n, q.retried.Load())
+	}
+}
+
+// An entry waiting for a RetryAfter longer than ClaimIdle is touched while
+// it waits: another consumer never reclaims it, and it is retried where it
+// failed.
+func TestRetryAfterLongerThanClaimIdle(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	kinds := []string{slackevent.TeamJoin}
+	options := func(name string) Options {
+		o := fastOptions(name)
+		o.HandlerTimeout, o.ClaimIdle = 200*time.Millisecond, 600*time.Millisecond
+		o.ClaimInterval = 20 * time.Millisecond
+		return o
+	}
+	qa, _ := newQueue(t, rdb, options("A"))
+	var failed time.Time
+	failedCh := make(chan struct{})
+	retried := make(chan *Delivery, 1)
+	stopA := consume(t, qa, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		if d.Attempt == 1 {
+			failed = time.Now()
+			close(failedCh)
+			return RetryAfter(errors.New("429"), 1500*time.Millisecond)
+		}
+		retried <- d
+		return nil
+	}))
+	mustPublish(t, qa, Event{ID: "EvLimited", Kind: kinds[0], Body: []byte("x")})
+	receive(t, failedCh)
+	qb, _ := newQueue(t, rdb, options("B"))
+	reclaimed := make(chan *Delivery, 1)
+	recB := newRecorder(func(ctx context.Context, d *Delivery) error {
+		select {
+		case reclaimed <- d:
+		default:
+		}
+		return nil
+	})
+	stopB := consume(t, qb, kinds, recB)
+
+	var d *Delivery
+	select {
+	case d = <-retried:
+	case d = <-reclaimed:
+		t.Fatalf("the other consumer reclaimed the waiting entry %v after its failure (attempt %d)",
+			time.Since(failed).Round(time.Millisecond), d.Attempt)
+	case <-time.After(20 * time.Second):
+		t.Fatal("not retried within 20s")
+	}
+	if waited := time.Since(failed); waited < 1500*time.Millisecond || d.Attempt != 2 {
+		t.Errorf("retried after %v, attempt %d; want at least 1.5s, attempt 2", waited, d.Attempt)
+	}
+	waitIdle(t, qa, kinds)
+	stopA()
+	stopB()
+	if n := recB.n(); n != 0 {
+		t.Errorf("the other consumer ran the waiting entry %d times; want never", n)
+	}
+}
+
+// A retry that waits for a free slot longer than ClaimIdle is reclaimed by
+// another live consumer. Its claim then finds the entry taken over and drops
+// the retry, rather than take the entry back while the other consumer runs
+// it: one entry never runs on two live consumers at once.
+func TestRetryDroppedWhenTakenOver(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	kinds := []string{slackevent.TeamJoin}
+	options := func(name string) Options {
+		o := fastOptions(name)
+		o.HandlerTimeout, o.ClaimIdle = 500*time.Millisecond, 700*time.Millisecond
+		return o
+	}
+	pub, _ := newQueue(t, rdb, options("gateway"))
+	for _, id := range []string{"EvRetry", "EvBlock1", "EvBlock2"} {
+		mustPublish(t, pub, Event{ID: id, Kind: kinds[0], Body: []byte("x")})
+	}
+
+	type span struct {
+		who        string
+		attempt    int
+		start, end time.Time
+	}
+	var mu sync.Mutex
+	var spans []span
+	record := func(who string, d *Delivery, start time.Time) {
+		mu.Lock()
+		spans = append(spans, span{who, d.Attempt, start, time.Now()})
+		mu.Unlock()
+	}
+
+	// A runs one entry at a time: while the two others run to their
+	// deadlines, its retry of EvRetry waits for the slot, untouched.
+	optsA := options("A")
+	optsA.Concurrency = 1
+	optsA.ClaimInterval = time.Minute
+	optsA.Backoff = func(int) time.Duration { return 100 * time.Millisecond }
+	qa, _ := newQueue(t, rdb, optsA)
+	block2 := make(chan struct{})
+	stopA := consume(t, qa, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		start := time.Now()
+		switch d.ID {
+		case "EvRetry":
+			if d.Attempt == 1 {
+				return errors.New("slack answered 500")
+			}
+			time.Sleep(50 * time.Millisecond)
+			record("A", d, start)
+			return nil
+		case "EvBlock2":
+			close(block2)
+		}
+		<-ctx.Done() // a slow call that honours its deadline
+		return nil
+	}))
+
+	receive(t, block2)
+	optsB := options("B")
+	optsB.ClaimInterval = 20 * time.Millisecond
+	qb, _ := newQueue(t, rdb, optsB)
+	stopB := consume(t, qb, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		start := time.Now()
+		select {
+		case <-time.After(600 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		record("B", d, start)
+		return nil
+	}))
+	waitIdle(t, pub, kinds)
+	// Stopping waits for every run in flight, so that all are recorded.
+	stopA()
+	stopB()
+
+	mu.Lock()
+	defer mu.Unlock()
+	var runs []span
+	for _, s := range spans {
+		if s.attempt >= 2 {
+			runs = append(runs, s)
+		}
+	}
+	for i := range runs {
+		for j := i + 1; j < len(runs); j++ {
+			a, b := runs[i], runs[j]
+			if a.who != b.who && a.start.Before(b.end) && b.start.Before(a.end) {
+				t.Errorf("EvRetry ran on %s (attempt %d, %v..%v) and on %s (attempt %d, %v..%v) at once",
+					a.who, a.attempt, a.start.Format("15:04:05.000"), a.end.Format("15:04:05.000"),
+					b.who, b.attempt, b.start.Format("15:04:05.000"), b.end.Format("15:04:05.000"))
+			}
+		}
+	}
+	if len(runs) != 1 {
+		t.Errorf("EvRetry retried %d times; want once", len(runs))
+	}
+}
+
+// An entry read with others but waiting for a free slot longer than
+// ClaimIdle is reclaimed by another live consumer. When its slot frees up,
+// the touch that would restart its idle clock finds it taken over, and it
+// is not run here too.
+func TestSlotWaitTakenOver(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	kinds := []string{slackevent.AppMention, slackevent.TeamJoin, slackevent.MemberJoinedChannel}
+	options := func(name string) Options {
+		o := fastOptions(name)
+		o.HandlerTimeout, o.ClaimIdle = 500*time.Millisecond, 700*time.Millisecond
+		return o
+	}
+	pub, _ := newQueue(t, rdb, options("gateway"))
+	for i, k := range kinds {
+		mustPublish(t, pub, Event{ID: fmt.Sprintf("Ev%d", i), Kind: k, Body: []byte("x")})
+	}
+
+	type span struct {
+		who, id    string
+		start, end time.Time
+	}
+	var mu sync.Mutex
+	var spans []span
+	slow := func(who string) Handler {
+		return HandlerFunc(func(ctx context.Context, d *Delivery) error {
+			start := time.Now()
+			<-ctx.Done() // a slow call that honours its deadline
+			mu.Lock()
+			spans = append(spans, span{who, d.ID, start, time.Now()})
+			mu.Unlock()
+			return nil
+		})
+	}
+	// A reads one entry of each stream in one go, and runs one at a time:
+	// the last waits for its slot about 2×HandlerTimeout > ClaimIdle.
+	optsA := options("A")
+	optsA.Concurrency = 1
+	optsA.ClaimInterval = time.Minute
+	qa, _ := newQueue(t, rdb, optsA)
+	stopA := consume(t, qa, kinds, slow("A"))
+	waitUntil(t, "A holds the three entries", func() bool {
+		for _, k := range kinds {
+			p, err := rdb.XPending(context.Background(), qa.StreamKey(k), "gopherbot").Result()
+			if err != nil || p.Consumers["A"] != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	optsB := options("B")
+	optsB.ClaimInterval = 20 * time.Millisecond
+	qb, _ := newQueue(t, rdb, optsB)
+	stopB := consume(t, qb, kinds, slow("B"))
+	waitIdle(t, pub, kinds)
+	stopA()
+	stopB()
+
+	mu.Lock()
+	defer mu.Unlock()
+	runs := map[string][]span{}
+	for _, s := range spans {
+		runs[s.id] = append(runs[s.id], s)
+	}
+	for id, rs := range runs {
+		if len(rs) != 1 {
+			var on []string
+			for _, r := range rs {
+				on = append(on, fmt.Sprintf("%s %v..%v", r.who, r.start.Format("15:04:05.000"), r.end.Format("15:04:05.000")))
+			}
+			t.Errorf("%s ran %d times (%s); want once", id, len(rs), strings.Join(on, ", "))
+		}
+	}
+	if len(runs) != len(kinds) {
+		t.Errorf("%d entries ran; want %d", len(runs), len(kinds))
+	}
+}
+
 func TestPoisonDeadLettered(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
@@ -658,6 +1005,111 @@ func TestShutdownDrains(t *testing.T) {
 	})
 }
 
+// The entries returned by the read that was blocked when shutdown began are
+// run during the drain, not left pending under a consumer that is gone
+// until ClaimIdle passes (by when a message event is stale).
+func TestShutdownRunsLastRead(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	kinds := []string{slackevent.AppMention}
+	opts := fastOptions("c")
+	opts.Block = 2 * time.Second
+	q, _ := newQueue(t, rdb, opts)
+	rec := newRecorder(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Consume(ctx, kinds, rec) }()
+	t.Cleanup(cancel)
+
+	mustPublish(t, q, Event{ID: "EvFirst", Kind: kinds[0], Body: []byte("x")})
+	waitUntil(t, "EvFirst handled", func() bool { return rec.n() == 1 })
+	waitUntil(t, "the consumer blocks in XREADGROUP", func() bool {
+		for _, l := range strings.Split(rdb.ClientList(context.Background()).Val(), "\n") {
+			if strings.Contains(l, "cmd=xreadgroup") && strings.Contains(l, "flags=b") {
+				return true
+			}
+		}
+		return false
+	})
+	cancel() // SIGTERM
+	mustPublish(t, q, Event{ID: "EvLate", Kind: kinds[0], Body: []byte("x")})
+	if err := receive(t, done); err != nil {
+		t.Fatal(err)
+	}
+	p := rdb.XPending(context.Background(), q.StreamKey(kinds[0]), "gopherbot").Val()
+	if c := rec.counts(); c["EvLate"] != 1 || p.Count != 0 {
+		t.Errorf("EvLate handled %d times during the drain, pending after Consume returned: %+v; "+
+			"want it handled once, nothing pending", c["EvLate"], p)
+	}
+}
+
+// Consume's doc: entries whose handlers do not finish within the drain stay
+// pending. That holds for an entry on its last attempt too: a handler cut
+// off by the drain deadline has not failed an attempt.
+func TestDrainDeadlineKeepsLastAttemptPending(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	kinds := []string{slackevent.AppMention}
+	opts := fastOptions("c")
+	opts.MaxDeliveries = 2
+	opts.Drain = 100 * time.Millisecond
+	q, _ := newQueue(t, rdb, opts)
+	started := make(chan struct{})
+	stop := consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		if d.Attempt == 1 {
+			return errors.New("slack answered 500")
+		}
+		close(started)
+		<-ctx.Done() // interrupted by the drain deadline
+		return ctx.Err()
+	}))
+	mustPublish(t, q, Event{ID: "EvLast", Kind: kinds[0], Body: []byte("x")})
+	receive(t, started)
+	stop()
+	// Consume waits for the outcome; should it not, wait here all the same.
+	waitUntil(t, "the last run is over", func() bool { return q.inflight.Load() == 0 })
+	ctx := context.Background()
+	p := rdb.XPending(ctx, q.StreamKey(kinds[0]), "gopherbot").Val()
+	dl, _ := q.DeadLetters(ctx, 10)
+	if p.Count != 1 || len(dl) != 0 {
+		reason := ""
+		if len(dl) > 0 {
+			reason = dl[0].Reason
+		}
+		t.Errorf("after the drain deadline: %d pending, %d dead letters (%q); want it pending for another consumer",
+			p.Count, len(dl), reason)
+	}
+}
+
+// After the drain deadline cancels the handlers, Consume returns only once
+// their outcomes are written: nothing changes in Redis after it returned.
+func TestDrainDeadlineOutcomeWrittenBeforeReturn(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	kinds := []string{slackevent.AppMention}
+	opts := fastOptions("c")
+	opts.Drain = 100 * time.Millisecond
+	q, _ := newQueue(t, rdb, opts)
+	started := make(chan struct{})
+	stop := consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		close(started)
+		<-ctx.Done()
+		time.Sleep(50 * time.Millisecond) // wraps up, and reports its work done
+		return nil
+	}))
+	mustPublish(t, q, Event{ID: "EvWrapUp", Kind: kinds[0], Body: []byte("x")})
+	receive(t, started)
+	stop()
+	s, err := q.Stats(ctx, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Acked != 1 || !s.Idle() || s.Streams[kinds[0]].Length != 0 {
+		t.Errorf("when Consume returned: %+v; want the entry acknowledged and deleted", s)
+	}
+}
+
 // TestHelperProcess is the consumer process TestKilledConsumerReclaimed
 // kills; it is not a test of its own.
 func TestHelperProcess(t *testing.T) {
@@ -783,6 +1235,40 @@ func TestVanishedPending(t *testing.T) {
 				t.Errorf("no log line about the vanished entries")
 			}
 		})
+	}
+}
+
+// An entry deleted while it waits for its retry is acknowledged, counted as
+// vanished and logged when its retry finds it gone, and not run again.
+func TestVanishedWhileWaitingForRetry(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	kinds := []string{slackevent.AppMention}
+	opts := fastOptions("c")
+	opts.Backoff = func(int) time.Duration { return 500 * time.Millisecond }
+	opts.ClaimInterval = time.Minute // production: ClaimIdle/3 = 15s, far longer than the first backoffs
+	q, lb := newQueue(t, rdb, opts)
+	failed := make(chan string, 1)
+	rec := newRecorder(func(ctx context.Context, d *Delivery) error {
+		if d.ID != "EvGone" {
+			return nil
+		}
+		failed <- d.EntryID
+		return errors.New("slack answered 500")
+	})
+	consume(t, q, kinds, rec)
+	mustPublish(t, q, Event{ID: "EvWarm", Kind: kinds[0], Body: []byte("x")})
+	waitIdle(t, q, kinds)
+	mustPublish(t, q, Event{ID: "EvGone", Kind: kinds[0], Body: []byte("x")})
+	id := receive(t, failed)
+	waitUntil(t, "the retry is scheduled", func() bool { return q.retried.Load() == 1 })
+	rdb.XDel(context.Background(), q.StreamKey(kinds[0]), id) // trimmed while waiting
+	s := waitIdle(t, q, kinds)
+	if s.Vanished != 1 || rec.counts()["EvGone"] != 1 {
+		t.Errorf("Vanished = %d, handler runs %d; want the deleted entry counted as vanished, run once", s.Vanished, rec.counts()["EvGone"])
+	}
+	if !strings.Contains(lb.String(), "trimmed or deleted while pending") {
+		t.Errorf("no log line about the vanished entry")
 	}
 }
 

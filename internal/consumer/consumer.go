@@ -278,8 +278,16 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 		production: c.cfg.Production,
 	}
 	if err := queueError(c.mux.ServeMessage(ctx, m, r)); err != nil {
-		log.Warn().Err(err).Bool("permanent", errors.Is(err, workqueue.ErrPermanent)).Msg("handling failed")
-		return fmt.Errorf("consumer: %w", err)
+		ev := log.Warn().Err(err).Bool("permanent", errors.Is(err, workqueue.ErrPermanent))
+		err = fmt.Errorf("consumer: %w", err)
+		// Slack asked to wait (a 429 whose Retry-After did not fit the
+		// deadline): the queue's retry waits at least that long.
+		if d := slackapi.LongestRetryAfter(err); d > 0 {
+			ev = ev.Dur("retry_after", d)
+			err = workqueue.RetryAfter(err, d)
+		}
+		ev.Msg("handling failed")
+		return err
 	}
 	return nil
 }

@@ -335,6 +335,27 @@ func TestPermanentDoesNotMaskTransient(t *testing.T) {
 	}
 }
 
+// TestRetryAfterPassedToQueue: a 429 whose Retry-After does not fit the
+// handler's deadline fails the handling at once, and the queue's retry
+// waits out the Retry-After instead of its own, shorter backoff.
+func TestRetryAfterPassedToQueue(t *testing.T) {
+	e := newEnv(t, envOptions{settings: map[string]string{"HANDLER_TIMEOUT": "1s", "QUEUE_CLAIM_IDLE": "3s"}})
+	e.slack.RateLimit("conversations.open", 2, 1)
+	e.start()
+	e.publish(e.teamJoin("dora", time.Now()))
+	e.waitIdle()
+	calls := e.slack.CallsTo("conversations.open")
+	if len(calls) != 2 || calls[0].Status != 429 || !calls[1].OK() {
+		t.Fatalf("calls:\n%s\nwant a 429, then the open", e.slack.RenderCalls(calls))
+	}
+	if gap := calls[1].Time.Sub(calls[0].Time); gap < 2*time.Second {
+		t.Errorf("conversations.open called again %s after a 429 with Retry-After 2s", gap)
+	}
+	if diff := cmp.Diff([]string{"chat.postMessage @dora"}, heads(e.seen())); diff != "" {
+		t.Errorf("visible calls (-want +got):\n%s", diff)
+	}
+}
+
 // TestRateLimited: a 429 is waited out as Retry-After says.
 func TestRateLimited(t *testing.T) {
 	e := newEnv(t, envOptions{})

@@ -88,6 +88,29 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
+// LongestRetryAfter is the longest RetryAfter of the failed calls anywhere
+// in err's tree (errors.As would find only the first), or 0: how long a
+// caller that made several calls should wait before trying them again.
+func LongestRetryAfter(err error) time.Duration {
+	var d time.Duration
+	if e, ok := err.(*Error); ok {
+		return e.RetryAfter
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if inner := u.Unwrap(); inner != nil {
+			d = LongestRetryAfter(inner)
+		}
+	case interface{ Unwrap() []error }:
+		for _, inner := range u.Unwrap() {
+			if inner != nil {
+				d = max(d, LongestRetryAfter(inner))
+			}
+		}
+	}
+	return d
+}
+
 // permanentCodes are Slack error codes that the same call will meet again,
 // however often it is retried. Any other code is taken as transient: the
 // queue retries, then dead-letters.
