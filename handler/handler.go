@@ -143,7 +143,7 @@ func (m *Message) Rand() *rand.Rand {
 // was lost or was a server error. The effect is not made again on a
 // redelivery; a handler that keeps its own record of what it did (such as
 // "this member was welcomed") should keep it too.
-var ErrOutcomeUnknown = errors.New("Slack may have acted on the call: its answer was lost")
+var ErrOutcomeUnknown = errors.New("outcome unknown: Slack may have acted on the call")
 
 // Responder is how a handler answers. Each call is one effect in Slack; each
 // effect of an event happens at most once, also when the event is redelivered.

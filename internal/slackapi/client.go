@@ -401,7 +401,7 @@ func (c *Client) DownloadFile(ctx context.Context, fileURL string, maxBytes int6
 		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
 			// Slack sends a token that may not read the file to its sign-in
 			// page, with a 200.
-			return &Error{Method: method, Permanent: true, Err: errors.New("Slack answered with a web page, not the file: the token may not read it (files:read)")}
+			return &Error{Method: method, Permanent: true, Err: errors.New("a web page came back, not the file: the token may not read it (files:read)")}
 		}
 		var buf bytes.Buffer
 		n, err := io.Copy(&buf, io.LimitReader(resp.Body, maxBytes+1))
