@@ -318,8 +318,15 @@ func (p *parser) missing(name string)    { p.missings = append(p.missings, name)
 func (p *parser) bad(name, why string)   { p.bads = append(p.bads, name+": "+why) }
 func (p *parser) raw(name string) string { return strings.TrimSpace(p.getenv(name)) }
 func (p *parser) bool(name string) bool {
-	v := p.raw(name)
-	return v == "1" || strings.EqualFold(v, "true")
+	switch v := p.raw(name); {
+	case v == "" || v == "0" || strings.EqualFold(v, "false"):
+		return false
+	case v == "1" || strings.EqualFold(v, "true"):
+		return true
+	default:
+		p.bad(name, "not a boolean (1 or true, 0 or false)")
+		return false
+	}
 }
 func (p *parser) str(name, def string) string {
 	if v := p.raw(name); v != "" {

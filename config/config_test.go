@@ -179,3 +179,19 @@ func TestBadRedisURLErrorHidesPassword(t *testing.T) {
 		t.Errorf("error shows the password: %v", err)
 	}
 }
+
+// TestInvalidBoolReported: a boolean setting Load does not understand is
+// reported at start-up, not taken as false (REDIS_TLS_SKIP_VERIFY=yes would
+// otherwise fail later, on the first Redis command, with an x509 error).
+func TestInvalidBoolReported(t *testing.T) {
+	for _, v := range []string{"yes", "on", "enabled", "tru"} {
+		c, err := Load(env(map[string]string{
+			"REDIS_URL":             "rediss://:pw@redis.example:6380",
+			"REDIS_TLS_SKIP_VERIFY": v,
+			"SLACK_SIGNING_SECRET":  "s",
+		}), Gateway)
+		if err == nil || !strings.Contains(err.Error(), "REDIS_TLS_SKIP_VERIFY") {
+			t.Errorf("REDIS_TLS_SKIP_VERIFY=%q: err = %v, RedisTLSSkipVerify = %v; want an error naming it", v, err, c.RedisTLSSkipVerify)
+		}
+	}
+}

@@ -149,8 +149,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
-		// Heroku's router keeps idle connections for 90 s at most.
-		IdleTimeout: 90 * time.Second,
+		// Heroku's router closes connections idle for 90 s. Ours must
+		// outlast that, or we could close one just as the router sends a
+		// request on it, which Slack would see as a failed delivery.
+		IdleTimeout: 120 * time.Second,
 		ErrorLog:    stdlog.New(httpErrorLog{s.log}, "", 0),
 		// Requests in flight at shutdown must finish their publish, so
 		// their context does not end with ctx.
@@ -349,6 +351,13 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 
 	p := s.parsers.Get()
 	defer s.parsers.Put(p)
+	// The parser is lenient (bad escapes, control characters and numbers
+	// pass); the consumer's encoding/json is not. What it would refuse is
+	// refused here, before it is stored.
+	if fastjson.ValidateBytes(body) != nil {
+		s.reject(w, r, http.StatusBadRequest, "malformed JSON")
+		return
+	}
 	v, err := p.ParseBytes(body)
 	if err != nil || v.Type() != fastjson.TypeObject {
 		s.reject(w, r, http.StatusBadRequest, "malformed JSON")

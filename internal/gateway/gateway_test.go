@@ -683,3 +683,47 @@ func FuzzServeEvents(f *testing.F) {
 		}
 	})
 }
+
+// TestMalformedJSONNotStored: a signed body that is not JSON gets 400 and
+// is not stored, also where fastjson's parser alone would let it through
+// (bad escapes, control characters, number syntax) and the consumer's
+// encoding/json would then refuse it.
+func TestMalformedJSONNotStored(t *testing.T) {
+	h := newHarness(t)
+	good := payload(t, "message")
+	for _, tc := range []struct{ name, old, new string }{
+		{"invalid escape in a string", `"text":"how`, `"text":"\x how`},
+		{"raw control character in a string", `"text":"how`, "\"text\":\"\x01how"},
+		{"number with a leading zero", `"event_time":1716140000`, `"event_time":01716140000`},
+		{"number 1.2.3", `"event_time":1716140000`, `"event_time":1.2.3`},
+		{"NaN", `"event_time":1716140000`, `"event_time":NaN`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := h.redis.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			body := bytes.Replace(good, []byte(tc.old), []byte(tc.new), 1)
+			if bytes.Equal(body, good) {
+				t.Fatal("test body unchanged")
+			}
+			if json.Valid(body) {
+				t.Fatal("test body is valid JSON")
+			}
+			w := serve(h.srv.Handler(), post("/slack/events", body))
+			if w.Code != 400 {
+				t.Errorf("signed malformed JSON: status %d, want 400", w.Code)
+			}
+			n := 0
+			for _, kind := range slackevent.All {
+				l, err := h.rdb.XLen(t.Context(), "gopherbot:events:"+kind).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				n += int(l)
+			}
+			if n != 0 {
+				t.Errorf("signed malformed JSON: %d entries enqueued, want none", n)
+			}
+		})
+	}
+}
