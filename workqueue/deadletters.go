@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -12,9 +13,27 @@ import (
 // longer) in the dead-letter stream.
 var ErrNoDeadLetter = errors.New("workqueue: no such dead letter")
 
+// checkID refuses an ID that is not a whole stream ID (ms-seq): Redis reads
+// a bare ms as the whole millisecond in XRANGE but as ms-0 in XDEL, so one
+// command could read a dead letter and the next delete another.
+func checkID(id string) error {
+	ms, seq, ok := strings.Cut(id, "-")
+	if !ok || !allDigits(ms) || !allDigits(seq) {
+		return fmt.Errorf("workqueue: %q is not a dead letter ID (like 1700000000000-0): %w", id, ErrNoDeadLetter)
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
 // DeadLetter returns the dead letter with the given ID, or an error wrapping
 // ErrNoDeadLetter.
 func (q *Queue) DeadLetter(ctx context.Context, id string) (DeadLetter, error) {
+	if err := checkID(id); err != nil {
+		return DeadLetter{}, err
+	}
 	msgs, err := q.rdb.XRangeN(ctx, q.DeadLetterKey(), id, id, 1).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return DeadLetter{}, fmt.Errorf("workqueue: dead letter %s: %w", id, err)
@@ -45,7 +64,7 @@ func (q *Queue) Requeue(ctx context.Context, id string) (d DeadLetter, entryID s
 		return d, "", fmt.Errorf("workqueue: requeue %s: it has no kind or no body (%s)", id, d.Reason)
 	}
 	res, err := requeueScript.Run(ctx, q.rdb, []string{q.DeadLetterKey(), q.StreamKey(d.Kind)},
-		id, d.Kind, q.opts.MaxLen).Text()
+		d.ID, d.Kind, q.opts.MaxLen).Text()
 	switch {
 	case errors.Is(err, redis.Nil):
 		// Requeued or discarded by someone else since we read it.
@@ -60,6 +79,9 @@ func (q *Queue) Requeue(ctx context.Context, id string) (d DeadLetter, entryID s
 
 // Discard deletes the dead letter id for good.
 func (q *Queue) Discard(ctx context.Context, id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
 	n, err := q.rdb.XDel(ctx, q.DeadLetterKey(), id).Result()
 	if err != nil {
 		return fmt.Errorf("workqueue: discard %s: %w", id, err)

@@ -96,3 +96,40 @@ func testRequeue(t *testing.T, rdb redis.UniversalClient) {
 		t.Errorf("%d deliveries; want 2", rec.n())
 	}
 }
+
+// An ID without its sequence part is refused: Redis would read it as the
+// whole millisecond in XRANGE but as ms-0 in XDEL, so a requeue could read
+// one dead letter and delete another.
+func TestDeadLetterPartialID(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t).Client()
+	q, _ := newQueue(t, rdb, fastOptions("c"))
+	for _, id := range []string{"1700000000000-0", "1700000000000-1"} {
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.DeadLetterKey(), ID: id, Values: []any{
+			"kind", slackevent.TeamJoin, "entry", "1-1", "id", "Ev" + id, "body", "{}",
+			"reason", "test", "attempts", 5, "consumer", "c",
+		}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Discard(ctx, "1700000000000-0"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"1700000000000", "1700000000000-", "-1", "x-1", ""} {
+		if _, _, err := q.Requeue(ctx, id); !errors.Is(err, ErrNoDeadLetter) || !strings.Contains(err.Error(), "not a dead letter ID") {
+			t.Errorf("Requeue(%q) = %v; want the ID refused", id, err)
+		}
+		if err := q.Discard(ctx, id); !errors.Is(err, ErrNoDeadLetter) {
+			t.Errorf("Discard(%q) = %v; want the ID refused", id, err)
+		}
+	}
+	if dl, err := q.DeadLetters(ctx, 0); err != nil || len(dl) != 1 || dl[0].ID != "1700000000000-1" {
+		t.Errorf("dead letters = %+v, %v; want 1700000000000-1 untouched", dl, err)
+	}
+	if n := rdb.XLen(ctx, q.StreamKey(slackevent.TeamJoin)).Val(); n != 0 {
+		t.Errorf("%d entries published by refused requeues", n)
+	}
+	if _, _, err := q.Requeue(ctx, "1700000000000-1"); err != nil {
+		t.Errorf("Requeue(whole ID) = %v", err)
+	}
+}

@@ -165,14 +165,17 @@ func (c *Cache) Refresh(ctx context.Context) (int, error) {
 // On a miss it pages through conversations.list until it finds the name,
 // caching what it sees. A name Slack does not have is ErrNotFound. A
 // channel ID is returned as it is once Slack knows it, so settings may name
-// channels either way.
+// channels either way. A name in capitals that looks like an ID
+// (GENERAL) is looked up as a name when Slack has no such ID.
 func (c *Cache) ID(ctx context.Context, name string) (string, error) {
-	if channelID.MatchString(strings.TrimSpace(name)) {
-		id := strings.TrimSpace(name)
-		if _, err := c.Get(ctx, id); err != nil {
+	if id := strings.TrimSpace(name); channelID.MatchString(id) {
+		_, err := c.Get(ctx, id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
 			return "", err
 		}
-		return id, nil
 	}
 	name = normalize(name)
 	if name == "" {

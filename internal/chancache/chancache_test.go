@@ -235,3 +235,18 @@ func TestRefreshFailureKeepsCache(t *testing.T) {
 		t.Errorf("after a failed refresh %d names are cached, want the old %d", n, len(slackfake.DefaultChannels))
 	}
 }
+
+// TestUpperCaseName: names are case-insensitive, and config strips the '#'
+// of channel settings, so an all-caps name that looks like a channel ID
+// (GENERAL, GOTIMEFM) must still be found as a name.
+func TestUpperCaseName(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := ctxT(t)
+	want := e.ws.Channels["general"]
+	for _, name := range []string{"#GENERAL", "General", "GENERAL"} {
+		if id, err := e.cache.ID(ctx, name); id != want || err != nil {
+			t.Errorf("ID(%q) = %q, %v; want %q (names are case-insensitive)", name, id, err, want)
+		}
+	}
+}
