@@ -188,7 +188,9 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		if role&(Consumer|Bgtasks) != 0 && c.SlackBotToken == "" {
 			p.missing("SLACK_BOT_TOKEN")
 		}
-		if c.RedisURL == "" && role != AllInOne {
+		// Only the local mode (no Slack settings at all) runs on the
+		// embedded Redis; a deployment's queue must outlive a restart.
+		if c.RedisURL == "" {
 			p.missing("REDIS_URL")
 		}
 	}

@@ -119,8 +119,13 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, o Options) 
 		})
 		start("console", func(ctx context.Context) error {
 			err := done(ctx)
+			if err != nil && ctx.Err() == nil {
+				// Reported before the cancel, after which start would
+				// take it for a consequence of stopping.
+				errs <- fmt.Errorf("console: %w", err)
+			}
 			cancel() // the script or the input is over: stop the bot
-			return err
+			return nil
 		})
 	}
 
