@@ -383,6 +383,11 @@ func (mx *Mux) plan(m *Message) []step {
 			steps = append(steps, step{route: "command " + c.name, h: c.h})
 		} else {
 			text := strings.TrimSpace(m.Text)
+			if strings.HasPrefix(text, "<") {
+				// "@bot @ann define goroutine": asking on someone's
+				// behalf, as commands allow anywhere.
+				text = strings.TrimSpace(dropPeople(text))
+			}
 			for _, p := range mx.prefixes {
 				if arg, ok := p.match(text); ok {
 					steps = append(steps, step{route: "prefix " + p.prefix, arg: arg, h: p.h})

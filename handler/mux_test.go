@@ -579,3 +579,24 @@ func BenchmarkServeMessage(b *testing.B) {
 		})
 	}
 }
+
+// TestPrefixAfterMentionOfSomeoneElse: as commands forgive a mention of
+// someone else anywhere ("@bot @ann books" answers books for ann), a prefix
+// matches after one too ("@bot @ann define goroutine").
+func TestPrefixAfterMentionOfSomeoneElse(t *testing.T) {
+	mx := testMux()
+	for raw, want := range map[string]string{
+		"<@U0BOT> <@U2> books":            "reply books [mention asked]",
+		"<@U0BOT> <@U2> define goroutine": "reply define [goroutine]",
+		"<@U0BOT>, <@U2|ann> d/net/http":  "reply doc [net/http]",
+		"<@U2> <@U0BOT> xkcd:927":         "reply xkcd [927]",
+	} {
+		var r recorder
+		if err := mx.ServeMessage(t.Context(), message("channel", raw), &r); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{want}, r.calls); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", raw, diff)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/gophers/gopherbot/handler"
@@ -149,8 +151,9 @@ func goFiles(m *handler.Message) []handler.File {
 // pastedCode returns the code of text and whether it is long enough to
 // share. When text has ``` code blocks, the code is the blocks (joined)
 // and only their lines count; the words around them are conversation.
-// Without blocks, the whole text counts, but only when it looks like code,
-// so a long message in prose is never sent to the Playground.
+// Without blocks, the whole text counts. Either way it must look like Go
+// (looksLikeCode), so that prose, logs, compiler output and JSON are never
+// sent to the Playground.
 func pastedCode(text string) (string, bool) {
 	if !strings.Contains(text, "```") {
 		return text, looksLikeCode(text) && countLines(text) >= MinPasteLines
@@ -173,7 +176,7 @@ func pastedCode(text string) (string, bool) {
 		}
 	}
 	code := strings.Join(blocks, "\n\n")
-	return code + "\n", countLines(code) >= MinPasteLines
+	return code + "\n", countLines(code) >= MinPasteLines && looksLikeCode(code)
 }
 
 // countLines counts the lines of s that are not blank.
@@ -187,11 +190,54 @@ func countLines(s string) int {
 	return n
 }
 
+// looksLikeCode reports whether s reads as Go: at least half of its
+// non-blank lines, once `inline code` is taken out, look like lines of Go
+// (codeLine). One snippet quoted in a question does not make the question
+// code, and output (go build errors, test failures, stack traces) has too
+// few such lines. JSON is not Go either.
 func looksLikeCode(s string) bool {
-	for _, sign := range []string{"{", ":=", "func ", "package ", "import "} {
-		if strings.Contains(s, sign) {
-			return true
+	if t := strings.TrimSpace(s); (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)) {
+		return false
+	}
+	code, all := 0, 0
+	for line := range strings.Lines(s) {
+		line = strings.TrimRight(inlineCode.ReplaceAllString(line, ""), " \t\r\n")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		all++
+		if codeLine(line) {
+			code++
 		}
 	}
-	return false
+	return all > 0 && 2*code >= all
+}
+
+// inlineCode is `a bit of code` within a line of text.
+var inlineCode = regexp.MustCompile("`[^`\n]*`")
+
+var (
+	// goStatement starts a line of Go: a declaration, or a statement Go
+	// writes one way only.
+	goStatement = regexp.MustCompile(`^\s*(func|package|import|type|var|const|return|defer|go)\b.*[^.?!]$|^\s*(case .*|default):$|^\s*//`)
+	// fileLine is a position in a file, as output prints it (main.go:12:2,
+	// /usr/lib/go/src/x.go:8 +0x1d).
+	fileLine = regexp.MustCompile(`\.go:\d+`)
+)
+
+// codeLine reports whether a line (without its line end) looks like Go: it
+// ends as Go lines end ({ } ( ) , ;), declares with :=, starts as a
+// statement does, or is indented without being a position in a file.
+func codeLine(line string) bool {
+	if fileLine.MatchString(line) {
+		return false
+	}
+	switch line[len(line)-1] {
+	case '{', '}', '(', ')', ',', ';':
+		return true
+	}
+	if strings.Contains(line, ":=") || goStatement.MatchString(line) {
+		return true
+	}
+	return strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "    ")
 }

@@ -44,6 +44,52 @@ func sharedUpload(link string) []call {
 	return c
 }
 
+const structCode = `type Config struct {
+	Name     string
+	Port     int
+	Debug    bool
+	Timeout  time.Duration
+	Owner    string
+	Replicas int
+	Region   string
+	Tags     []string
+}`
+
+const jsonBlob = `{
+  "name": "gopher",
+  "port": 8080,
+  "debug": true,
+  "tags": [
+    "a",
+    "b"
+  ],
+  "owner": "me",
+  "region": "eu"
+}`
+
+const stackTrace = `panic: runtime error: index out of range [5] with length 3
+
+goroutine 1 [running]:
+main.lookup(...)
+	/tmp/sandbox/prog.go:8
+main.main()
+	/tmp/sandbox/prog.go:12 +0x1d
+exit status 2
+Program exited.
+panic again: see above
+goroutine 7 [chan receive]:`
+
+const testOutput = `--- FAIL: TestParse (0.00s)
+    parse_test.go:21: Parse("a") = 1, want 2
+    parse_test.go:21: Parse("b") = 1, want 3
+    parse_test.go:21: Parse("c") = 1, want 4
+    parse_test.go:21: Parse("d") = 1, want 5
+    parse_test.go:21: Parse("e") = 1, want 6
+    parse_test.go:21: Parse("f") = 1, want 7
+FAIL
+exit status 1
+FAIL	example.com/parse	0.004s`
+
 func TestPastedCode(t *testing.T) {
 	long := goCode(12)
 	for _, tt := range []struct {
@@ -61,6 +107,10 @@ func TestPastedCode(t *testing.T) {
 		{"two blocks count together", "```" + goCode(6) + "```\nand\n```" + goCode(6) + "```", goCode(6) + "\n\n" + goCode(6) + "\n", true},
 		{"only block lines count", strings.Repeat("some words {\n", 12) + "```x := 1\ny := 2```", "x := 1\ny := 2\n", false},
 		{"unclosed block runs to the end", "look ```" + long, long + "\n", true},
+		{"struct fields are indented", structCode, structCode, true},
+		{"JSON is not Go", jsonBlob, jsonBlob, false},
+		{"stack trace in a block", "```" + stackTrace + "```", stackTrace + "\n", false},
+		{"test output", testOutput, testOutput, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, ok := pastedCode(tt.text)
@@ -241,5 +291,58 @@ func TestPlaygroundDisabled(t *testing.T) {
 	e := newEnv(t, func(d *Deps) { d.Playground = nil })
 	if got := e.mustServe(t, message(slackEscape(goCode(12)))); len(got) != 0 {
 		t.Errorf("with no Playground a paste got %+v", got)
+	}
+}
+
+// TestProseWithInlineCodeIsNotShared: a long question in prose that
+// quotes one bit of code inline (`x, err := f()`) is conversation, not a
+// paste.
+func TestProseWithInlineCodeIsNotShared(t *testing.T) {
+	prose := "Hi all, I have a question about shadowing.\n" +
+		"When I write `x, err := f()` inside an if block\n" +
+		"the outer err is not set.\n" +
+		"I read the spec about scopes\n" +
+		"and the FAQ too,\n" +
+		"but I still do not get\n" +
+		"why the compiler does not warn me.\n" +
+		"Is there a vet check for this?\n" +
+		"Or a linter people here use?\n" +
+		"Thanks in advance!"
+	e := newEnv(t)
+	got := e.mustServe(t, message(slackEscape(prose)))
+	if n := len(e.pg.Shares()); n != 0 || len(got) != 0 {
+		t.Errorf("a question in prose was shared to the Playground (%d shares), calls:\n%+v", n, got)
+	}
+}
+
+// TestOutputBlockIsNotShared: compiler output in a ``` block, the most
+// common paste in a Go help channel, is not a program; nor is prose after a
+// lone ``` that opens no block.
+func TestOutputBlockIsNotShared(t *testing.T) {
+	var out strings.Builder
+	out.WriteString("go build fails, what am I missing?\n```\n")
+	for i := 1; i <= 10; i++ {
+		out.WriteString("./main.go:" + strings.Repeat("1", i) + ":2: undefined: handler\n")
+	}
+	out.WriteString("```")
+	prose := "Tip for newcomers: wrap your code in ``` so Slack keeps the indentation.\n" +
+		"It makes questions much easier to read.\n" +
+		"Also say what you expected to happen,\n" +
+		"what happened instead,\n" +
+		"which Go version you use,\n" +
+		"and which OS.\n" +
+		"Paste the full error, not a screenshot.\n" +
+		"Keep the example small.\n" +
+		"Say what you tried already.\n" +
+		"And stay around for follow-up questions.\n" +
+		"Thanks, and have fun!"
+	for name, text := range map[string]string{"go build output": out.String(), "prose mentioning ```": prose} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			got := e.mustServe(t, message(slackEscape(text)))
+			if n := len(e.pg.Shares()); n != 0 || len(got) != 0 {
+				t.Errorf("%d shares, calls:\n%+v", n, got)
+			}
+		})
 	}
 }
