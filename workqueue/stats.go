@@ -74,9 +74,11 @@ func (s Stats) Idle() bool {
 
 // Stats reads the stats of kinds' streams.
 //
-// Lag comes from XINFO GROUPS when Redis can tell it; otherwise (miniredis,
-// or a stream whose history Redis cannot count) it is Length - Pending,
-// which is exact when nothing is pending, since handled entries are deleted.
+// Lag comes from XINFO GROUPS when Redis can tell it, at most Length (Redis
+// keeps counting entries trimmed before their delivery); otherwise
+// (miniredis, or a stream whose history Redis cannot count) it is Length -
+// Pending, which is exact when nothing is pending, since handled entries are
+// deleted.
 // OldestPending is how long ago the oldest pending entry was published,
 // measured with Redis's clock.
 func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) {
@@ -147,7 +149,10 @@ func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) {
 		if lag < 0 {
 			lag = max(st.Length-st.Pending, 0)
 		}
-		st.Lag = lag
+		// Entries trimmed before their delivery stay in Redis's count
+		// (XTRIM, unlike XDEL, leaves it as it was), but they are gone:
+		// what waits for delivery is in the stream.
+		st.Lag = min(lag, st.Length)
 		s.Streams[k] = st
 	}
 	return s, nil

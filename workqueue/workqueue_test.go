@@ -1340,6 +1340,30 @@ func TestStats(t *testing.T) {
 	if s, _ = q.Stats(ctx, kinds); s.DeadLetters != 1 {
 		t.Errorf("DeadLetters = %d; want 1", s.DeadLetters)
 	}
+
+	// Trimmed before delivery (the length guard, or an operator's XTRIM):
+	// Redis still counts the trimmed entries in the group's lag, but they
+	// are gone and can never be delivered.
+	mkey := q.StreamKey(slackevent.AppMention)
+	rdb.XGroupCreateMkStream(ctx, mkey, "gopherbot", "0")
+	for i := range 5 {
+		mustPublish(t, q, Event{ID: fmt.Sprintf("EvT%d", i), Kind: slackevent.AppMention, Body: []byte("x")})
+	}
+	rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "gopherbot", Consumer: "ghost", Streams: []string{mkey, ">"}, Count: 1, Block: -1})
+	rdb.XAck(ctx, mkey, "gopherbot", "0-0")
+	rdb.XTrimMaxLen(ctx, mkey, 0)
+	if got := mustStats(t, q, kinds).Streams[slackevent.AppMention]; got.Length != 0 || got.Lag != 0 {
+		t.Errorf("after trimming every entry: %+v; want length 0, lag 0", got)
+	}
+}
+
+func mustStats(t *testing.T, q *Queue, kinds []string) Stats {
+	t.Helper()
+	s, err := q.Stats(context.Background(), kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // Redis dies and comes back empty: Publish fails meanwhile, and the consumer
