@@ -33,6 +33,12 @@ func Main(name string, role config.Role, run RunFunc) {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	go func() {
+		// After the first signal, a second one kills the process as Go
+		// does by default, should the shutdown hang.
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, cfg, log); err != nil && ctx.Err() == nil {
 		log.Error().Err(err).Msg("stopped")
 		os.Exit(1)

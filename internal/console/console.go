@@ -77,6 +77,7 @@ type Console struct {
 	user    string // current person's name
 	channel string // current channel's name; "" in the DM
 	seq     atomic.Int64
+	lastUS  int64 // the last ts given, in microseconds
 	started bool
 	lastTS  map[string]string // conversation ID -> ts of the last message said there
 	thread  string            // ts of the thread being talked in; "" outside threads
@@ -134,18 +135,26 @@ func (c *Console) defaults() {
 // Run reads lines from r until EOF or ctx ends. With echo, each line is
 // printed before its effects (script mode). After every line it waits until
 // the bot is idle, so the calls a line caused are printed before the next.
+// A line that fails is reported and the next one runs; in script mode Run
+// then returns an error naming the first failed line, once the script is
+// done.
 func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) error {
 	c.defaults()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for {
+	src := readLines(r, ctx.Done())
+	var failed int
+	var first error
+	for n := 1; ; n++ {
 		if prompt {
 			fmt.Fprint(c.Out, c.Prompt())
 		}
-		if !sc.Scan() {
+		raw, ok := src.next(ctx)
+		if !ok {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			break
 		}
-		line := strings.TrimSpace(sc.Text())
+		line := strings.TrimSpace(raw)
 		if line == "" || strings.HasPrefix(line, "# ") || line == "#" {
 			continue
 		}
@@ -155,7 +164,7 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 		var err error
 		if line == `"""` {
 			var text string
-			text, err = c.block(sc, echo)
+			text, err = c.block(ctx, src, echo)
 			if err == nil {
 				err = c.say(ctx, text, nil)
 			}
@@ -167,6 +176,9 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 				return nil
 			}
 			fmt.Fprintf(c.Out, "! %v\n", err)
+			if failed++; first == nil {
+				first = fmt.Errorf("line %d: %w", n, err)
+			}
 		}
 		if c.Idle != nil {
 			if err := c.Idle(ctx); err != nil {
@@ -177,7 +189,47 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 			return ctx.Err()
 		}
 	}
-	return sc.Err()
+	if src.err != nil || !echo || first == nil {
+		return src.err
+	}
+	return fmt.Errorf("console: %d line(s) of the script failed; the first, %w", failed, first)
+}
+
+// lineSource reads lines in a goroutine of its own, so that waiting for the
+// next one does not keep Run from seeing ctx end: a read from a terminal
+// cannot be interrupted, and Ctrl-C must still stop the bot.
+type lineSource struct {
+	ch  chan string
+	err error // the scanner's error; read it once ch is closed
+}
+
+func readLines(r io.Reader, done <-chan struct{}) *lineSource {
+	l := &lineSource{ch: make(chan string)}
+	go func() {
+		defer close(l.ch)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			select {
+			case l.ch <- sc.Text():
+			case <-done:
+				return
+			}
+		}
+		l.err = sc.Err()
+	}()
+	return l
+}
+
+// next returns the next line; ok is false at the end of the input, after
+// a read error (then err is set), or when ctx ends.
+func (l *lineSource) next(ctx context.Context) (line string, ok bool) {
+	select {
+	case line, ok = <-l.ch:
+		return line, ok
+	case <-ctx.Done():
+		return "", false
+	}
 }
 
 // Command is a console command added through Console.Commands.
@@ -190,10 +242,13 @@ type Command struct {
 var errQuit = errors.New("quit")
 
 // block reads the lines of a message up to a closing """, as they are.
-func (c *Console) block(sc *bufio.Scanner, echo bool) (string, error) {
+func (c *Console) block(ctx context.Context, src *lineSource, echo bool) (string, error) {
 	var lines []string
-	for sc.Scan() {
-		line := sc.Text()
+	for {
+		line, ok := src.next(ctx)
+		if !ok {
+			break
+		}
 		if echo {
 			fmt.Fprintf(c.Out, "  %s\n", line)
 		}
@@ -229,11 +284,14 @@ func (c *Console) Line(ctx context.Context, line string) error {
 			return fmt.Errorf("/as wants a name of letters, digits, '-', '_' or '.', got %q", arg)
 		}
 		c.user = strings.ToLower(arg)
+		if c.channel == "" {
+			c.thread = "" // another person's DM is another conversation
+		}
 		if _, created := c.Workspace.User(c.user); created {
 			fmt.Fprintf(c.Out, "(@%s is new to the workspace; /join sends Slack's team_join)\n", c.user)
 		}
 	case "/in":
-		name := strings.TrimPrefix(arg, "#")
+		name := strings.ToLower(strings.TrimPrefix(arg, "#")) // Slack's channel names are lower case
 		if !validName(name) {
 			return fmt.Errorf("/in wants a channel such as #general, got %q", arg)
 		}
@@ -258,7 +316,7 @@ func (c *Console) Line(ctx context.Context, line string) error {
 		if arg == "" {
 			return c.teamJoin(ctx)
 		}
-		name := strings.TrimPrefix(arg, "#")
+		name := strings.ToLower(strings.TrimPrefix(arg, "#"))
 		if !validName(name) {
 			return fmt.Errorf("/join wants nothing or a channel such as #newbies, got %q", arg)
 		}
@@ -317,10 +375,12 @@ func (c *Console) encode(text string) (string, bool) {
 	return text, mentioned
 }
 
+// ts returns a new message's ts: the time in microseconds, as Slack's, and
+// like Slack's unique and increasing (it is the message's ID).
 func (c *Console) ts() string {
-	t := c.now()
-	// Unique per message even within one microsecond.
-	return fmt.Sprintf("%d.%06d", t.Unix(), (t.Nanosecond()/1000+int(c.seq.Load()))%1000000)
+	us := max(c.now().UnixMicro(), c.lastUS+1)
+	c.lastUS = us
+	return fmt.Sprintf("%d.%06d", us/1e6, us%1e6)
 }
 
 // say sends a message, as Slack would: a message event, and in a channel

@@ -52,7 +52,13 @@ type Client struct {
 	HTTP *http.Client
 }
 
-var defaultHTTP = &http.Client{Timeout: DefaultTimeout}
+// defaultHTTP does not follow redirects: a POST redirected becomes a GET,
+// and a playground address that redirects (go.dev/play/share goes to the
+// playground's page) is a wrong address, better reported as such.
+var defaultHTTP = &http.Client{
+	Timeout:       DefaultTimeout,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 // maxIDLen bounds the answer we accept as a snippet ID; real IDs are about
 // ten characters.
@@ -71,13 +77,15 @@ func (c *Client) Share(ctx context.Context, code []byte) (string, error) {
 	if len(code) > MaxSnippetSize {
 		return "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(code), MaxSnippetSize)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout) // or the caller's deadline, if earlier
+	defer cancel()
+	shareURL := c.base() + "/share"
+	if IsDefault(c.base()) {
+		// The real playground's every address shares at one place;
+		// go.dev/play/share is not it.
+		shareURL = DefaultURL + "/share"
 	}
-	base := c.base()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/share", bytes.NewReader(code))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, shareURL, bytes.NewReader(code))
 	if err != nil {
 		return "", fmt.Errorf("playground: share: %w", err)
 	}
@@ -102,7 +110,7 @@ func (c *Client) Share(ctx context.Context, code []byte) (string, error) {
 			msg = msg[:200]
 		}
 		err := fmt.Errorf("playground: share: %s: %q", resp.Status, msg)
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		if resp.StatusCode >= 300 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
 			err = fmt.Errorf("%w: %s: %q", ErrRejected, resp.Status, msg)
 		}
 		return "", err
