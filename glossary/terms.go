@@ -94,7 +94,7 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "method value",
-		Definition: "Writing x.M without calling it gives a function with x already bound as its receiver, for example passing s.handle to http.HandleFunc. The receiver is evaluated, and copied if it is not a pointer, at that moment.",
+		Definition: "Writing x.M without calling it gives a function with x already bound as its receiver, for example passing s.handle to http.HandleFunc. The receiver is evaluated at that moment; if M has a value receiver, it is copied then too, so later changes to x do not reach the call.",
 		Link:       spec + "Method_values",
 	},
 	{
@@ -123,7 +123,7 @@ var builtin = []Entry{
 	{
 		Term:       "range",
 		Aliases:    []string{"for range", "range loop", "range clause"},
-		Definition: "for range iterates over an array, slice, string, map, channel, integer or iterator function, yielding index and element, key and value, or byte offset and rune. Since Go 1.22 every iteration gets fresh loop variables, so a closure sees the values of its own iteration.",
+		Definition: "for range iterates over an array, slice, string, map, channel, integer or iterator function, yielding index and element, key and value, or byte offset and rune. Since Go 1.22, in modules whose go.mod says go 1.22 or later, every iteration gets fresh loop variables, so a closure sees the values of its own iteration.",
 		Link:       spec + "For_range",
 	},
 	{
@@ -183,7 +183,7 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "method",
-		Definition: "A method is a function attached to a type through a receiver, declared as func (r T) Name(). You can declare methods on any type defined in your own package, including non-struct types such as type Celsius float64.",
+		Definition: "A method is a function attached to a type through a receiver, declared as func (r T) Name(). You can declare methods on any type defined in your own package, including non-struct types such as type Celsius float64, though not on interface types or types like type P *int.",
 		Link:       spec + "Method_declarations",
 	},
 	{
@@ -645,7 +645,7 @@ var builtin = []Entry{
 	{
 		Term:       "context",
 		Aliases:    []string{"context.Context", "ctx", "cancellation"},
-		Definition: "A context.Context carries a deadline, a cancellation signal and request-scoped values down a call chain and across goroutines. By convention it is the first parameter, named ctx, and never stored in a struct; always call the cancel function that WithCancel or WithTimeout returns.",
+		Definition: "A context.Context lets a caller tell the work it starts when to stop: it bundles an optional deadline, a Done channel that closes on cancellation, and values tied to one request, handed down through calls and goroutines. By convention it is the first parameter, named ctx, and never stored in a struct; always call the cancel function that WithCancel or WithTimeout returns.",
 		Link:       pkg + "context",
 	},
 	{
@@ -706,7 +706,7 @@ var builtin = []Entry{
 	{
 		Term:       "module",
 		Aliases:    []string{"go module"},
-		Definition: "A module is a set of packages that are released, versioned and downloaded together, named by a module path and described by the go.mod file at its root. Since Go 1.16 modules are the default way to build Go code, replacing GOPATH mode.",
+		Definition: "A module is a tree of packages that share one version: they are tagged, fetched and upgraded as a unit, under the module path that the go.mod file at their root declares. Since Go 1.16 modules are the default way to build Go code, replacing GOPATH mode.",
 		Link:       mod + "modules-overview",
 	},
 	{
@@ -1083,7 +1083,7 @@ var builtin = []Entry{
 	{
 		Term:       "maps package",
 		Aliases:    []string{"package maps", "maps.Keys"},
-		Definition: "Package maps, added in Go 1.21, has generic helpers for maps such as Clone, Copy, Equal and DeleteFunc. Since Go 1.23 maps.Keys and maps.Values return iterators, so slices.Sorted(maps.Keys(m)) gives the keys in order.",
+		Definition: "Package maps, added in Go 1.21, has generic helpers for maps such as Clone, Copy, Equal and DeleteFunc. Go 1.23 added maps.Keys and maps.Values, which return iterators rather than slices, so slices.Sorted(maps.Keys(m)) gives the keys in order.",
 		Link:       pkg + "maps",
 	},
 	{
@@ -1194,7 +1194,7 @@ var builtin = []Entry{
 	{
 		Term:       "Go 1 compatibility promise",
 		Aliases:    []string{"compatibility promise", "go1compat", "backward compatibility", "go 1 compatibility"},
-		Definition: "The guarantee, made with Go 1.0 in 2012, that programs written to the Go 1 specification keep compiling and running correctly with every later 1.x release. Narrow exceptions cover things like security fixes and spec bugs, and GODEBUG settings can restore old behaviour.",
+		Definition: "The guarantee, made with Go 1.0 in 2012, that a program which builds with one Go 1.x release keeps building and behaving the same with every later 1.x release. Narrow exceptions cover things like security fixes and spec bugs, and GODEBUG settings can restore old behaviour.",
 		Link:       doc + "go1compat",
 	},
 	{

@@ -163,7 +163,7 @@ var answers = []answer{
 		name:    "context",
 		aliases: []string{"ctx", "context package", "context.context", "cancellation"},
 		help:    "The context package: deadlines and cancellation.",
-		text: "A `context.Context` carries deadlines, cancellation and request-scoped values across API boundaries. " +
+		text: "A `context.Context` is how a caller tells the work it starts when to stop: it holds an optional deadline, a `Done` channel closed on cancellation, and values that belong to one request. " +
 			"Pass it as the first parameter (named `ctx`), don't store it in structs, and always call the cancel function you get back.\n" +
 			"https://pkg.go.dev/context · https://go.dev/blog/context",
 	},
