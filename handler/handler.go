@@ -49,9 +49,10 @@ type Message struct {
 	// Route names the registration being served, such as "command help",
 	// "prefix d/" or "react gopher :gopher:", for logs and middleware.
 	Route string
-	// Arg is, for a Prefix handler, the text after the prefix, trimmed and
-	// without mentions of people: "net/http" for "d/net/http <@U2>". It is
-	// empty for every other handler.
+	// Arg is, for a Prefix handler, the text after the prefix, trimmed,
+	// without mentions of people and without a sentence's last ?, ! or .:
+	// "net/http" for "d/net/http <@U2>" and for "d/net/http.". It is empty
+	// for every other handler.
 	Arg string
 }
 

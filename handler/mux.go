@@ -201,7 +201,8 @@ func (p *prefixRoute) match(text string) (arg string, ok bool) {
 		// for ann, whom a MentionAsked reply addresses.
 		rest = dropPeople(rest)
 	}
-	return strings.TrimSpace(rest), true
+	// "xkcd:927." and "define goroutine?" end a sentence, as commands may.
+	return strings.TrimSpace(strings.TrimRight(strings.TrimSpace(rest), "?!.")), true
 }
 
 // Reaction is a keyword that gets an emoji reaction.

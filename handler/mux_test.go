@@ -149,6 +149,8 @@ func TestMuxDispatch(t *testing.T) {
 		{name: "prefix word alone", m: message("im", "define"), want: []string{"reply define"}},
 		{name: "prefix word run on", m: message("im", "defined"), want: []string{notFoundReply}},
 		{name: "prefix asking for someone", m: message("channel", "<@U0BOT> define goroutine <@U2|ann> <!here>"), want: []string{"reply define [goroutine]"}},
+		{name: "prefix ends a sentence", m: message("im", "xkcd:927."), want: []string{"reply xkcd [927]"}},
+		{name: "prefix asks", m: message("im", "define goroutine?"), want: []string{"reply define [goroutine]"}},
 		{name: "prefix with a mention inside", m: message("im", "define two <@U2>  words"), want: []string{"reply define [two  words]"}},
 		{name: "prefix not addressed", m: message("channel", "d/net/http")},
 		{name: "longest prefix first", m: message("im", "go doc fmt.Println"), want: []string{"reply go doc [fmt.Println]"}},

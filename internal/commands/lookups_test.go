@@ -121,6 +121,8 @@ func TestDocLinks(t *testing.T) {
 		"ghd/<https://github.com/rs/zerolog>":        "https://pkg.go.dev/github.com/rs/zerolog",
 		"ghd/mattn/go-sqlite3":                       "https://pkg.go.dev/github.com/mattn/go-sqlite3",
 		"ghd/google/go-cmp/cmp/cmpopts#IgnoreFields": "https://pkg.go.dev/github.com/google/go-cmp/cmp/cmpopts#IgnoreFields",
+		// The end of a sentence is not part of the path.
+		"d/x/y.": "https://pkg.go.dev/x/y",
 	} {
 		got := e.mustServe(t, mention(text+" <@UBOB>"))
 		if diff := cmp.Diff([]call{reply(want, "UBOB")}, got); diff != "" {
@@ -130,7 +132,7 @@ func TestDocLinks(t *testing.T) {
 
 	for _, text := range []string{
 		"d/", "d/net http", "d/../etc/passwd", "d/net//http", "d/foo$bar", "d/net/http#",
-		"d/net/http#a b", "d/<!channel>", "d/.hidden", "d/x/y.", "d/net/http?x=1", "d/" + strings.Repeat("a/", 200) + "a",
+		"d/net/http#a b", "d/<!channel>", "d/.hidden", "d/x/.y", "d/net/http?x=1", "d/" + strings.Repeat("a/", 200) + "a",
 	} {
 		got := e.mustServe(t, mention(text))
 		if len(got) != 1 || !strings.Contains(got[0].Text, "import path") || strings.Contains(got[0].Text, "pkg.go.dev") || strings.Contains(got[0].Text, "<!") {
