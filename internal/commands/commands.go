@@ -10,18 +10,22 @@ package commands
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/rs/zerolog"
 
 	"github.com/gophers/gopherbot/glossary"
 	"github.com/gophers/gopherbot/handler"
+	"github.com/gophers/gopherbot/internal/chancache"
 )
 
 // Channels resolves channel names to IDs. It is implemented by the channel
 // cache, which asks Slack on a miss.
 type Channels interface {
-	// ID returns the ID of the channel named name (without '#').
+	// ID returns the ID of the channel named name (without '#'), or an
+	// error wrapping chancache.ErrNotFound when there is no such channel.
 	ID(ctx context.Context, name string) (string, error)
 }
 
@@ -105,6 +109,26 @@ func (b *bot) channelRef(ctx context.Context, name string) string {
 		return "#" + name
 	}
 	return "<#" + id + ">"
+}
+
+// resolve returns the ID of the channel named name, or "" when Slack has
+// no such channel (logged: a setting names a channel that does not
+// exist). When the look-up itself fails (Slack or Redis unreachable), it
+// returns the error, so that the handler fails and the queue retries the
+// event instead of deciding on a guess.
+func (b *bot) resolve(ctx context.Context, name string) (string, error) {
+	if b.Channels == nil || name == "" {
+		return "", nil
+	}
+	id, err := b.Channels.ID(ctx, name)
+	switch {
+	case errors.Is(err, chancache.ErrNotFound):
+		b.Log.Warn().Err(err).Str("channel", name).Msg("commands: no such channel")
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("commands: look up #%s: %w", name, err)
+	}
+	return id, nil
 }
 
 // channelID resolves name, or returns "" (and logs why) when it cannot.

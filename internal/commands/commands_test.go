@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -88,7 +87,7 @@ func (r *recorder) React(ctx context.Context, emoji string) error {
 
 var _ handler.Responder = (*recorder)(nil)
 
-var errNoChannel = errors.New("no such channel")
+var errNoChannel = chancache.ErrNotFound
 
 // fakeChannels is the channel cache: name -> ID.
 type fakeChannels map[string]string

@@ -52,7 +52,9 @@ func (b *bot) wantsPlayground(m *handler.Message) bool {
 
 func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Responder) error {
 	log := b.Log.With().Str("channel", m.Channel).Str("user", m.User).Str("event_id", m.EventID).Logger()
-	if b.denied(ctx, m.Channel) {
+	if denied, err := b.denied(ctx, m.Channel); err != nil {
+		return err
+	} else if denied {
 		log.Info().Msg("commands: playground: channel is on the deny-list; paste left alone")
 		return nil
 	}
@@ -115,20 +117,27 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 }
 
 // denied reports whether channel (an ID) is on the deny-list, whose
-// entries are names or IDs. A name that cannot be resolved is logged and
-// treated as not this channel: the cache being down should not silence
-// the feature everywhere.
-func (b *bot) denied(ctx context.Context, channel string) bool {
+// entries are names or IDs. A name Slack does not have is logged and
+// skipped; a look-up that fails is an error, so that the event is retried
+// rather than a paste shared where it must not be.
+func (b *bot) denied(ctx context.Context, channel string) (bool, error) {
 	for _, name := range b.PlaygroundDenylist {
 		name = strings.TrimPrefix(strings.TrimSpace(name), "#")
 		if name == "" {
 			continue
 		}
-		if name == channel || b.channelID(ctx, name) == channel {
-			return true
+		if name == channel {
+			return true, nil
+		}
+		id, err := b.resolve(ctx, name)
+		if err != nil {
+			return false, err
+		}
+		if id == channel {
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // goFiles returns the Go files shared with m that can be downloaded.

@@ -90,8 +90,14 @@ func (b *bot) joinedChannel(ctx context.Context, m *handler.Message, r handler.R
 	if m.User == "" || m.User == m.BotID {
 		return nil
 	}
-	if m.Channel != b.NewbiesChannel && b.channelID(ctx, b.NewbiesChannel) != m.Channel {
-		return nil
+	if m.Channel != b.NewbiesChannel {
+		id, err := b.resolve(ctx, b.NewbiesChannel)
+		if err != nil {
+			return err // retried: the join is not stale, unlike a message
+		}
+		if id != m.Channel {
+			return nil
+		}
 	}
 	return r.Ephemeral(ctx, fmt.Sprintf("Welcome to <#%s>, <@%s>! :wave: Every Go question is welcome here, however small.\n"+
 		"To get good answers fast, share your code as a Playground link (https://go.dev/play) and say what you expected and what happened instead. "+

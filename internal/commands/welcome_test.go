@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -152,5 +153,38 @@ func TestNewbiesChannelWelcome(t *testing.T) {
 				t.Errorf("got %+v, want one ephemeral welcome to UNEW naming the channel", got)
 			}
 		})
+	}
+}
+
+// failingChannels is a channel cache that cannot reach Slack or Redis.
+type failingChannels struct{}
+
+func (failingChannels) ID(context.Context, string) (string, error) {
+	return "", errors.New("redis: connection refused")
+}
+
+// When the channel look-up fails, the join is retried (an error), not
+// judged on a guess; a name that does not exist is no error.
+func TestNewbiesLookupFails(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Channels = failingChannels{} })
+	got, err := e.serve(t, joined("UNEW", "CNEWBIES"))
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("err = %v; want the look-up's failure", err)
+	}
+	if len(got) != 0 {
+		t.Errorf("sent %+v while the look-up failed", got)
+	}
+}
+
+// A deny-list whose names cannot be looked up does not let a paste through:
+// the event is retried.
+func TestDenylistLookupFails(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Channels = failingChannels{} })
+	got, err := e.serve(t, message(slackEscape(goCode(12))))
+	if err == nil {
+		t.Errorf("no error while the deny-list could not be checked")
+	}
+	if n := len(e.pg.Shares()); n != 0 || len(got) != 0 {
+		t.Errorf("%d shares, calls %+v, while the deny-list could not be checked", n, got)
 	}
 }
