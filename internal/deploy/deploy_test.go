@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -47,6 +48,7 @@ type appJSON struct {
 	Formation map[string]json.RawMessage `json:"formation"`
 	Env       map[string]struct {
 		Description string `json:"description"`
+		Value       string `json:"value"`
 		Required    bool   `json:"required"`
 	} `json:"env"`
 	Buildpacks []struct{ URL string }  `json:"buildpacks"`
@@ -164,14 +166,164 @@ func TestEverySettingDocumented(t *testing.T) {
 	}
 }
 
+// routedEvents are the event subscriptions behind the kinds the gateway
+// routes (internal/gateway's route): message events by channel_type
+// (channel, group, im, mpim), app_mention, team_join, member_joined_channel.
+var routedEvents = []string{"app_mention", "member_joined_channel", "message.channels", "message.groups", "message.im", "message.mpim", "team_join"}
+
 func TestManifestSubscribesToRoutedEvents(t *testing.T) {
 	m := read(t, "slack-app-manifest.yml")
-	for _, ev := range []string{"app_mention", "team_join", "member_joined_channel", "message.channels", "message.im", "message.groups", "message.mpim"} {
-		if !strings.Contains(m, "- "+ev+"\n") {
-			t.Errorf("manifest does not subscribe to %s", ev)
+	if got := manifestList(t, m, "bot_events"); !slices.Equal(sorted(got), routedEvents) {
+		t.Errorf("manifest bot_events = %v, want exactly the routed %v", got, routedEvents)
+	}
+	if !regexp.MustCompile(`(?m)^\s+request_url: https://\S+/slack/events\s*$`).MatchString(m) {
+		t.Error("manifest request URL is not https://.../slack/events")
+	}
+	if !regexp.MustCompile(`(?m)^\s+socket_mode_enabled: false\s*$`).MatchString(m) {
+		t.Error("manifest does not turn socket mode off: the bot takes events over HTTP")
+	}
+}
+
+// methodScopes are the bot scopes each Web API method of internal/slackapi
+// needs (Slack's method reference). A method the client starts calling must
+// be added here, with its scopes, before this test passes.
+var methodScopes = map[string][]string{
+	"auth.test": nil,
+	// Without chat:write.public: the bot posts only where it was invited
+	// (the README's deploy steps say where), and in DMs.
+	"chat.postMessage":   {"chat:write"},
+	"chat.postEphemeral": {"chat:write"},
+	"reactions.add":      {"reactions:write"},
+	"conversations.open": {"im:write"},
+	"conversations.info": {"channels:read", "groups:read"},
+	"conversations.list": {"channels:read", "groups:read"}, // types public_channel,private_channel
+	"users.info":         {"users:read"},
+	"users.list":         {"users:read"},
+	"files.download":     {"files:read"}, // a file's url_private with the bot token
+}
+
+// eventScopes are the bot scopes each subscribed event needs.
+var eventScopes = map[string][]string{
+	"app_mention":           {"app_mentions:read"},
+	"message.channels":      {"channels:history"},
+	"message.groups":        {"groups:history"},
+	"message.im":            {"im:history"},
+	"message.mpim":          {"mpim:history"},
+	"team_join":             {"users:read"},
+	"member_joined_channel": {"channels:read", "groups:read"},
+}
+
+// calledMethods returns the Web API methods internal/slackapi calls.
+func calledMethods(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(top, "internal", "slackapi", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`c\.do\(ctx, "([a-z]+\.[A-Za-z.]+)"|const method = "([a-z]+\.[A-Za-z.]+)"`)
+	seen := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			seen[m[1]+m[2]] = true
 		}
 	}
-	if !strings.Contains(m, "/slack/events") {
-		t.Error("manifest request URL is not /slack/events")
+	var out []string
+	for k := range seen {
+		out = append(out, k)
 	}
+	return sorted(out)
+}
+
+func TestManifestScopesMatchWhatTheBotUses(t *testing.T) {
+	m := read(t, "slack-app-manifest.yml")
+	granted := manifestList(t, m, "bot")
+	methods := calledMethods(t)
+	if len(methods) < 8 {
+		t.Fatalf("found only %d Web API methods in internal/slackapi: %v", len(methods), methods)
+	}
+	need := map[string][]string{} // scope -> what needs it
+	for _, method := range methods {
+		scopes, ok := methodScopes[method]
+		if !ok {
+			t.Errorf("internal/slackapi calls %s: add it and its scopes to methodScopes", method)
+		}
+		for _, s := range scopes {
+			need[s] = append(need[s], method)
+		}
+	}
+	for _, ev := range manifestList(t, m, "bot_events") {
+		scopes, ok := eventScopes[ev]
+		if !ok {
+			t.Errorf("manifest subscribes to %s: add it and its scopes to eventScopes", ev)
+		}
+		for _, s := range scopes {
+			need[s] = append(need[s], ev)
+		}
+	}
+	for s, users := range need {
+		if !slices.Contains(granted, s) {
+			t.Errorf("manifest does not grant %s, which %v needs", s, users)
+		}
+	}
+	for _, s := range granted {
+		if _, ok := need[s]; !ok {
+			t.Errorf("manifest grants %s, which no method called or event subscribed needs", s)
+		}
+	}
+}
+
+func TestAppJSONStartsInShadowMode(t *testing.T) {
+	// A button deploy or a review app (which may inherit the production
+	// token) must not post into the workspace before someone says so.
+	if v := loadApp(t).Env["GOPHERBOT_ENV"].Value; v == "production" {
+		t.Errorf("app.json sets GOPHERBOT_ENV=%s by default; want shadow mode until set by hand", v)
+	}
+}
+
+// manifestList returns the items of the YAML list under key in the
+// manifest (comments dropped): enough YAML for this file, without a parser.
+func manifestList(t *testing.T, m, key string) []string {
+	t.Helper()
+	lines := strings.Split(m, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) != key+":" {
+			continue
+		}
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		var items []string
+		for _, l := range lines[i+1:] {
+			tl := strings.TrimSpace(l)
+			if tl == "" || strings.HasPrefix(tl, "#") {
+				continue
+			}
+			if len(l)-len(strings.TrimLeft(l, " ")) <= indent && !strings.HasPrefix(tl, "- ") {
+				break
+			}
+			item, ok := strings.CutPrefix(tl, "- ")
+			if !ok {
+				break
+			}
+			item, _, _ = strings.Cut(item, "#")
+			items = append(items, strings.TrimSpace(item))
+		}
+		if len(items) == 0 {
+			t.Fatalf("manifest: %s: no list items", key)
+		}
+		return items
+	}
+	t.Fatalf("manifest has no %s:", key)
+	return nil
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
 }
