@@ -48,6 +48,7 @@ type Config struct {
 
 	RedisURL           string // REDIS_URL
 	RedisTLSSkipVerify bool   // REDIS_TLS_SKIP_VERIFY
+	RedisPoolSize      int    // REDIS_POOL_SIZE: most connections per process; 0 for go-redis's default
 
 	SlackSigningSecret string // SLACK_SIGNING_SECRET
 	SlackBotToken      string // SLACK_BOT_TOKEN
@@ -125,6 +126,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		Port:               p.int("PORT", 8080),
 		RedisURL:           p.str("REDIS_URL", ""),
 		RedisTLSSkipVerify: p.bool("REDIS_TLS_SKIP_VERIFY"),
+		RedisPoolSize:      p.int("REDIS_POOL_SIZE", 0),
 		SlackSigningSecret: p.str("SLACK_SIGNING_SECRET", ""),
 		SlackBotToken:      p.str("SLACK_BOT_TOKEN", ""),
 		SlackAppID:         p.str("SLACK_APP_ID", ""),
@@ -205,6 +207,9 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 	if c.Port < 0 || c.Port > 65535 {
 		p.bad("PORT", "not a port number")
 	}
+	if c.RedisPoolSize != 0 && c.RedisPoolSize < minRedisPool {
+		p.bad("REDIS_POOL_SIZE", fmt.Sprintf("must be at least %d (a consumer keeps one for its blocking read), or 0 for the default", minRedisPool))
+	}
 	if c.MaxDeliveries < 1 {
 		p.bad("QUEUE_MAX_DELIVERIES", "must be at least 1")
 	}
@@ -251,8 +256,15 @@ func (c Config) RedisOptions() (*redis.Options, error) {
 	if opts.TLSConfig != nil && c.RedisTLSSkipVerify {
 		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
 	}
+	if c.RedisPoolSize > 0 {
+		opts.PoolSize = c.RedisPoolSize
+	}
 	return opts, nil
 }
+
+// minRedisPool is the smallest REDIS_POOL_SIZE that leaves a consumer
+// connections for its handlers while one waits in XREADGROUP BLOCK.
+const minRedisPool = 4
 
 // ConsumerName is a stable name for this process in the consumer group: the
 // dyno name when Heroku gives one, so a restarted dyno reads its own pending
@@ -273,6 +285,7 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 	e.Int("port", c.Port).
 		Str("redis", redactURL(c.RedisURL)).
 		Bool("redis_tls_skip_verify", c.RedisTLSSkipVerify).
+		Int("redis_pool_size", c.RedisPoolSize).
 		Bool("slack_signing_secret_set", c.SlackSigningSecret != "").
 		Bool("slack_bot_token_set", c.SlackBotToken != "").
 		Str("slack_app_id", c.SlackAppID).

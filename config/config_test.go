@@ -195,3 +195,29 @@ func TestInvalidBoolReported(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisPoolSize: REDIS_POOL_SIZE caps the connections of a process, so
+// that several processes fit a small Redis plan; too small is refused.
+func TestRedisPoolSize(t *testing.T) {
+	load := func(v string) (Config, error) {
+		return Load(env(map[string]string{
+			"REDIS_URL": "redis://127.0.0.1:6379", "SLACK_SIGNING_SECRET": "s", "REDIS_POOL_SIZE": v,
+		}), Gateway)
+	}
+	c, err := load("5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := c.RedisOptions(); err != nil || o.PoolSize != 5 {
+		t.Errorf("PoolSize = %v, %v; want 5", o.PoolSize, err)
+	}
+	c, _ = load("")
+	if o, _ := c.RedisOptions(); o.PoolSize != 0 {
+		t.Errorf("unset: PoolSize = %d; want go-redis's default (0)", o.PoolSize)
+	}
+	for _, v := range []string{"2", "-1", "many"} {
+		if _, err := load(v); err == nil || !strings.Contains(err.Error(), "REDIS_POOL_SIZE") {
+			t.Errorf("REDIS_POOL_SIZE=%s: err = %v; want it named", v, err)
+		}
+	}
+}
