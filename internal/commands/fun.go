@@ -7,8 +7,8 @@ import (
 )
 
 // reactions are the keyword emoji. Custom emoji (gopher, shipit) are ones a
-// Go workspace has; Slack ignores a reaction with an unknown emoji name, and
-// the consumer logs it. Reactions to things said to the bot are always made;
+// Go workspace has; where one is missing, Slack answers invalid_name and the
+// consumer logs a warning and skips that reaction. Reactions to things said to the bot are always made;
 // the others only rarely, so the bot stays a guest and not a nuisance.
 var reactions = []handler.Reaction{
 	{Keyword: "thank you", Emoji: "heart", OnlyMentioned: true},

@@ -308,12 +308,12 @@ func (l *lostAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // TestPermanentDoesNotMaskTransient: one handler of a message fails for
-// good (a reaction Slack refuses) while another fails for a reason a retry
+// good (a reaction Slack refuses for want of a permission) while another fails for a reason a retry
 // fixes (Slack turns the reply away). The event is retried, not
 // dead-lettered at once: the reply goes out on the retry.
 func TestPermanentDoesNotMaskTransient(t *testing.T) {
 	e := newEnv(t, envOptions{slackOptions: []slackapi.Option{slackapi.WithMaxAttempts(1)}})
-	e.slack.Inject("reactions.add", slackfake.Fault{Error: "invalid_name", Times: 100})
+	e.slack.Inject("reactions.add", slackfake.Fault{Error: "no_permission", Times: 100})
 	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 503})
 	e.start()
 	e.publish(e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"}))
@@ -330,8 +330,8 @@ func TestPermanentDoesNotMaskTransient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dead) != 1 || !strings.Contains(dead[0].Reason, "invalid_name") {
-		t.Errorf("dead letters = %+v; want the event, for invalid_name", dead)
+	if len(dead) != 1 || !strings.Contains(dead[0].Reason, "no_permission") {
+		t.Errorf("dead letters = %+v; want the event, for no_permission", dead)
 	}
 }
 
@@ -404,5 +404,28 @@ func TestTokenRejected(t *testing.T) {
 	err := e.c.Run(context.Background())
 	if !errors.Is(err, slackapi.ErrTokenRejected) || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
 		t.Errorf("Run = %v; want ErrTokenRejected naming SLACK_BOT_TOKEN", err)
+	}
+}
+
+// TestUnknownEmojiSkipped: a reaction with an emoji the workspace does not
+// have (invalid_name) is skipped with a warning; the event's other effects
+// are made and nothing goes to the dead letters.
+func TestUnknownEmojiSkipped(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.slack.Inject("reactions.add", slackfake.Fault{Error: "invalid_name", Times: 100})
+	e.start()
+	e.publish(e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"}))
+	e.waitIdle()
+	if diff := cmp.Diff([]string{"chat.postMessage #general"}, heads(e.seen())); diff != "" {
+		t.Errorf("visible calls (-want +got):\n%s", diff)
+	}
+	if n := len(e.slack.CallsTo("reactions.add")); n != 1 {
+		t.Errorf("%d reactions.add calls, want 1: not retried", n)
+	}
+	if dead, err := e.q.DeadLetters(context.Background(), 0); err != nil || len(dead) != 0 {
+		t.Errorf("dead letters = %+v, %v; want none", dead, err)
+	}
+	if !strings.Contains(e.logs.String(), "no such emoji") {
+		t.Errorf("the missing emoji was not logged")
 	}
 }

@@ -113,7 +113,16 @@ func (r *responder) React(ctx context.Context, emoji string) error {
 		return fmt.Errorf("react: %s event has no message to react to", r.m.Kind)
 	}
 	return r.effect(ctx, r.shadow, "reaction :"+emoji+": on "+r.m.Channel+" "+r.m.TS, "", func(ctx context.Context) error {
-		return r.slack.AddReaction(ctx, r.m.Channel, r.m.TS, emoji)
+		err := r.slack.AddReaction(ctx, r.m.Channel, r.m.TS, emoji)
+		if slackapi.Code(err) == "invalid_name" {
+			// A custom emoji this workspace does not have: every retry
+			// would meet the same answer, and the event's other effects
+			// are fine. Skipped, and said loudly enough to be fixed.
+			r.log.Warn().Str("emoji", emoji).
+				Msg("the workspace has no such emoji; reaction skipped (add the emoji, or drop it from the reactions)")
+			return nil
+		}
+		return err
 	})
 }
 

@@ -295,6 +295,13 @@ func TestPermanent(t *testing.T) {
 		t.Errorf("after an unknown error code: %v", err)
 	}
 
+	// A 429 without Retry-After is still a rate limit: retried.
+	e.fake.Reset()
+	e.fake.Inject("users.info", slackfake.Fault{Status: http.StatusTooManyRequests})
+	if _, err := c.UserInfo(ctx, e.ws.People["bob"]); err != nil {
+		t.Errorf("after a 429 without Retry-After: %v, want a retry that works", err)
+	}
+
 	// A 4xx other than 429 is the same on every try.
 	e.fake.Reset()
 	e.fake.Inject("users.info", slackfake.Fault{Status: http.StatusNotFound})

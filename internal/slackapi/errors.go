@@ -167,7 +167,9 @@ func classify(method string, err error) *Error {
 		e.Unsure = maybeActed(sc.Code, "")
 		// The Web API answers its own errors with 200 and a code; another
 		// 4xx (a wrong URL, a method gone) stays the same on a retry.
-		e.Permanent = sc.Code >= 400 && sc.Code < 500 && sc.Code != http.StatusRequestTimeout
+		// (A 429 without Retry-After, which slack-go does not take for a
+		// rate limit, is retried after a backoff.)
+		e.Permanent = sc.Code >= 400 && sc.Code < 500 && sc.Code != http.StatusRequestTimeout && sc.Code != http.StatusTooManyRequests
 		return e
 	}
 	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {

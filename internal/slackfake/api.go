@@ -6,14 +6,23 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// maxTextLen is Slack's limit on a message text; longer is msg_too_long.
+// maxTextLen is Slack's limit on a message text, in characters (not bytes);
+// longer is msg_too_long.
 const maxTextLen = 40000
+
+// textTooLong reports whether a message text is over maxTextLen characters.
+func textTooLong(text string) bool {
+	return len(text) > maxTextLen && utf8.RuneCountInString(text) > maxTextLen
+}
 
 // reply is what a method answers: ok with fields, or an error code.
 type reply struct {
@@ -149,6 +158,10 @@ func readParams(r *http.Request) (map[string]string, string, error) {
 	}
 	token := params["token"]
 	delete(params, "token")
+	if ct == "application/json" {
+		// Slack reads the token of a JSON body only from the header.
+		token = ""
+	}
 	if token == "" {
 		token, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
@@ -189,9 +202,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 			call.RetryAfter = f.retryAfter()
 		}
 	case token != s.token:
-		// Slack sends those without access to a sign-in page; a plain 403
-		// says the same more clearly.
-		call.Status = http.StatusForbidden
+		// Slack sends those without access to the workspace's sign-in
+		// page: a redirect, then a 200 web page, not the file.
+		call.Status = http.StatusFound
 	case !found || file.Name != r.PathValue("name"):
 		call.Status = http.StatusNotFound
 	default:
@@ -204,6 +217,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	}
 	s.rec.add(call)
 
+	if call.Status == http.StatusFound {
+		http.Redirect(w, r, "/?redir="+url.QueryEscape(r.URL.Path), http.StatusFound)
+		return
+	}
 	if call.Status != http.StatusOK {
 		if call.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
@@ -214,6 +231,14 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(content)))
 	w.Write(content)
+}
+
+// serveSignIn is the workspace's sign-in page, where Slack sends a file
+// download that lacks the right token.
+func (s *Server) serveSignIn(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	io.WriteString(w, "<!DOCTYPE html><html><head><title>Sign in | Slack</title></head>"+
+		"<body><p>You need to sign in to see this page.</p></body></html>\n")
 }
 
 func (s *Server) authTest(map[string]string) reply {
@@ -227,15 +252,18 @@ func (s *Server) authTest(map[string]string) reply {
 	})
 }
 
-// target resolves where a message goes: a conversation ID, or a user ID for
-// the bot's DM with that user.
+// targetLocked resolves where a message goes: a conversation ID, or a user
+// ID for the bot's DM with that user.
 func (s *Server) targetLocked(id string) (*Channel, string) {
 	if c, ok := s.chansByID[id]; ok {
-		if c.IsPrivate && !c.IsIM && !slices.Contains(c.Members, s.bot.ID) {
+		member := c.IsIM || slices.Contains(c.Members, s.bot.ID)
+		switch {
+		case c.IsPrivate && !member:
 			return nil, "channel_not_found"
-		}
-		if c.IsArchived {
+		case c.IsArchived:
 			return nil, "is_archived"
+		case !member && !s.chatWritePublic:
+			return nil, "not_in_channel"
 		}
 		return c, ""
 	}
@@ -257,7 +285,7 @@ func (s *Server) postMessage(p map[string]string) reply {
 		return errReply(code)
 	case !hasContent(p):
 		return errReply("no_text")
-	case len(p["text"]) > maxTextLen:
+	case textTooLong(p["text"]):
 		return errReply("msg_too_long")
 	}
 	ts := s.newTSLocked()
@@ -283,7 +311,7 @@ func (s *Server) postEphemeral(p map[string]string) reply {
 		return errReply("user_not_in_channel")
 	case !hasContent(p):
 		return errReply("no_text")
-	case len(p["text"]) > maxTextLen:
+	case textTooLong(p["text"]):
 		return errReply("msg_too_long")
 	}
 	ts := s.newTSLocked()
@@ -292,17 +320,34 @@ func (s *Server) postEphemeral(p map[string]string) reply {
 	return rep
 }
 
+var (
+	// emojiName is what an emoji name may look like: Slack's own names
+	// (thumbsup, +1, e-mail, flag-us) and custom ones, with an optional
+	// skin tone (wave::skin-tone-3). Slack also refuses a well-formed name
+	// it has no emoji for; the fake cannot know those.
+	emojiName = regexp.MustCompile(`^[\p{L}\p{N}_+\-'.]+(::skin-tone-[2-6])?$`)
+	// messageTS is what a message timestamp looks like.
+	messageTS = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+)
+
 func (s *Server) reactionsAdd(p map[string]string) reply {
 	name := strings.Trim(p["name"], ":")
 	switch {
 	case p["timestamp"] == "" || p["channel"] == "":
 		return errReply("no_item_specified")
-	case name == "":
+	case !emojiName.MatchString(name):
 		return errReply("invalid_name")
+	case !messageTS.MatchString(p["timestamp"]):
+		return errReply("bad_timestamp")
 	}
-	c, code := s.targetLocked(p["channel"])
-	if code != "" {
-		return errReply(code)
+	// The message is in a conversation: a user ID names none (unlike a
+	// post, whose channel may be a user ID for the DM).
+	c, ok := s.chansByID[p["channel"]]
+	switch {
+	case !ok || !s.visibleLocked(c):
+		return errReply("channel_not_found")
+	case c.IsArchived:
+		return errReply("is_archived")
 	}
 	key := c.ID + "/" + p["timestamp"] + "/" + name
 	if s.reactions[key] {
@@ -338,7 +383,12 @@ func (s *Server) conversationsOpen(p map[string]string) reply {
 	} else {
 		ch = map[string]any{"id": c.ID}
 	}
-	rep := okReply(map[string]any{"channel": ch, "no_op": already, "already_open": already})
+	fields := map[string]any{"channel": ch}
+	if already {
+		// Slack says so only when the DM was open already.
+		fields["no_op"], fields["already_open"] = true, true
+	}
+	rep := okReply(fields)
 	rep.result = map[string]string{"channel": c.ID}
 	return rep
 }
@@ -389,26 +439,31 @@ func (s *Server) userJSON(u *User) map[string]any {
 	}
 }
 
-// pageLimit is how many items a page holds: the caller's limit (Slack's
-// default 100, at most 1000), capped by the server's page size.
-func (s *Server) pageLimit(p map[string]string) (int, bool) {
-	n := 100
+// pageLimit is how many items a page holds: the caller's limit (def when
+// there is none, 0 meaning all; at most 1000), capped by the server's page
+// size. 0 is no limit.
+func (s *Server) pageLimit(p map[string]string, def int) (int, bool) {
+	n := def
 	if v := p["limit"]; v != "" && v != "0" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 0 {
 			return 0, false
 		}
+		n = min(n, 1000)
 	}
-	n = min(n, 1000)
-	if s.pageSize > 0 {
-		n = min(n, s.pageSize)
+	if s.pageSize > 0 && (n == 0 || n > s.pageSize) {
+		n = s.pageSize
 	}
 	return n, true
 }
 
-// page returns the items of one page of list, starting at the item the
-// cursor names, and the cursor of the next page ("" at the end).
-func page[T any](list []T, keep func(T) bool, id func(T) string, kind, cursor string, n int) (out []T, next string, code string) {
+// page returns one virtual page of list: the next n items of the
+// collection (those in says are in it; n 0 is all of them), starting at the
+// item the cursor names, of which it keeps only those keep accepts, and the
+// cursor of the next page ("" at the end). As in Slack, keep is applied
+// after the page is cut, so a page may hold fewer than n items, even none,
+// before the end.
+func page[T any](list []T, in, keep func(T) bool, id func(T) string, kind, cursor string, n int) (out []T, next string, code string) {
 	start := 0
 	if cursor != "" {
 		want, ok := decodeCursor(kind, cursor)
@@ -418,20 +473,24 @@ func page[T any](list []T, keep func(T) bool, id func(T) string, kind, cursor st
 		}
 		start = i
 	}
+	taken := 0
 	for _, t := range list[start:] {
-		if !keep(t) {
+		if !in(t) {
 			continue
 		}
-		if len(out) == n {
+		if n > 0 && taken == n {
 			return out, encodeCursor(kind, id(t)), ""
 		}
-		out = append(out, t)
+		taken++
+		if keep(t) {
+			out = append(out, t)
+		}
 	}
 	return out, "", ""
 }
 
 func (s *Server) conversationsList(p map[string]string) reply {
-	n, ok := s.pageLimit(p)
+	n, ok := s.pageLimit(p, 100)
 	if !ok {
 		return errReply("invalid_limit")
 	}
@@ -445,10 +504,8 @@ func (s *Server) conversationsList(p map[string]string) reply {
 		}
 	}
 	exclArchived := p["exclude_archived"] == "true" || p["exclude_archived"] == "1"
-	keep := func(c *Channel) bool {
+	in := func(c *Channel) bool {
 		switch {
-		case exclArchived && c.IsArchived:
-			return false
 		case c.IsIM:
 			return types["im"]
 		case c.IsPrivate:
@@ -456,7 +513,8 @@ func (s *Server) conversationsList(p map[string]string) reply {
 		}
 		return types["public_channel"]
 	}
-	chans, next, code := page(s.chans, keep, func(c *Channel) string { return c.ID }, "channel", p["cursor"], n)
+	keep := func(c *Channel) bool { return !exclArchived || !c.IsArchived }
+	chans, next, code := page(s.chans, in, keep, func(c *Channel) string { return c.ID }, "channel", p["cursor"], n)
 	if code != "" {
 		return errReply(code)
 	}
@@ -478,11 +536,13 @@ func (s *Server) usersInfo(p map[string]string) reply {
 }
 
 func (s *Server) usersList(p map[string]string) reply {
-	n, ok := s.pageLimit(p)
+	// Without a limit Slack tries to list everyone at once.
+	n, ok := s.pageLimit(p, 0)
 	if !ok {
 		return errReply("invalid_limit")
 	}
-	users, next, code := page(s.users, func(*User) bool { return true }, func(u *User) string { return u.ID }, "user", p["cursor"], n)
+	all := func(*User) bool { return true }
+	users, next, code := page(s.users, all, all, func(u *User) string { return u.ID }, "user", p["cursor"], n)
 	if code != "" {
 		return errReply(code)
 	}

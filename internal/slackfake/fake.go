@@ -22,16 +22,40 @@
 // token in the body or in an Authorization: Bearer header, as slack-go sends
 // them. Any other method answers {"ok":false,"error":"unknown_method"}.
 //
+// As in Slack:
+//   - Posting (chat.postMessage, chat.postEphemeral) to a public channel
+//     the bot is not a member of is not_in_channel, as for an app without
+//     the chat:write.public scope (gopherbot's manifest does not ask for
+//     it; see [WithChatWritePublic]); a private channel it is not in is
+//     channel_not_found; an archived one is is_archived. Add the bot to a
+//     channel with JoinChannel or with the channel's Members.
+//   - chat.postEphemeral to someone who is not a member of the channel is
+//     user_not_in_channel. Join people with JoinChannel.
+//   - A text longer than 40,000 characters (not bytes) is msg_too_long.
+//   - conversations.open with a bot (the bot itself included) is
+//     cannot_dm_bot, with a deactivated user user_disabled.
+//   - conversations.list applies exclude_archived after cutting the page,
+//     as Slack documents: a page may hold fewer items than the limit, even
+//     none, while next_cursor says there is more.
+//   - users.list without a limit lists everyone (in pages of the page
+//     size, when one is set).
+//   - A url_private fetched without the right token is redirected to the
+//     workspace's sign-in page, a 200 text/html answer, not the file.
+//   - A JSON body's token is not read: with JSON the token must come in
+//     the Authorization header.
+//
 // Where the fake is stricter or simpler than Slack, on purpose:
 //   - chat.postMessage wants a channel ID (or a user ID, which posts to the
 //     bot's DM with that user, as Slack does), never a channel name, so a bot
 //     that forgot to resolve a name fails in tests instead of in production.
-//     Like an app with chat:write.public, the bot may post to any public
-//     channel; a private one it is not in is channel_not_found.
-//   - chat.postEphemeral to someone who is not a member of the channel is
-//     user_not_in_channel, as in Slack. Join people with JoinChannel.
-//   - reactions.add does not check that the message exists; a second
-//     identical reaction is already_reacted.
+//   - A message text over 40,000 characters is msg_too_long; Slack documents
+//     truncating it with a message_truncated warning instead, and has been
+//     seen to refuse much shorter ones.
+//   - reactions.add does not check that the message exists (any
+//     well-formed ts is accepted) nor that the emoji does (any well-formed
+//     name is); a name with spaces or colons in it is invalid_name, a
+//     malformed timestamp bad_timestamp, and a second identical reaction
+//     already_reacted.
 //   - conversations.list and users.list page with opaque cursors; a page
 //     holds at most min(limit, page size) items (see [WithPageSize]).
 //
@@ -141,6 +165,8 @@ type Server struct {
 	botID    string
 	pageSize int
 	now      func() time.Time
+	// chatWritePublic lets the bot post to public channels it is not in.
+	chatWritePublic bool
 
 	users     []*User
 	usersByID map[string]*User
@@ -166,6 +192,11 @@ func WithToken(token string) Option { return func(s *Server) { s.token = token }
 // WithPageSize caps the items of one page of conversations.list and
 // users.list, whatever limit the caller asks (0: no cap beyond the limit).
 func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
+
+// WithChatWritePublic gives the bot the chat:write.public scope: it may
+// post to public channels it is not a member of. Without it (the default,
+// as in gopherbot's app manifest) such a post is not_in_channel.
+func WithChatWritePublic() Option { return func(s *Server) { s.chatWritePublic = true } }
 
 // WithClock sets where the time of calls and message timestamps comes from.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
@@ -206,6 +237,7 @@ func New(opts ...Option) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("GET /files/{id}/{name}", s.serveFile)
+	mux.HandleFunc("GET /{$}", s.serveSignIn)
 	s.srv = httptest.NewServer(mux)
 	return s
 }
@@ -454,7 +486,8 @@ func (s *Server) openIMLocked(userID string) (c *Channel, already bool, code str
 	if u.Deleted {
 		return nil, false, "user_disabled"
 	}
-	if u.ID == s.bot.ID {
+	if u.ID == s.bot.ID || u.IsBot {
+		// A bot token cannot open a DM with a bot, itself or another.
 		return nil, false, "cannot_dm_bot"
 	}
 	if id, ok := s.ims[userID]; ok {

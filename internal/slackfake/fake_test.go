@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -473,7 +474,7 @@ func TestWaitAndSubscribe(t *testing.T) {
 func TestFiles(t *testing.T) {
 	s, _, _ := newSeeded(t)
 	f := s.AddFile("main.go", []byte("package main\n"))
-	get := func(token string) (int, string) {
+	get := func(token string) (int, string, string) {
 		req, _ := http.NewRequest("GET", f.URLPrivate, nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -484,20 +485,28 @@ func TestFiles(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 	}
-	if code, body := get(s.Token()); code != 200 || body != "package main\n" {
+	if code, _, body := get(s.Token()); code != 200 || body != "package main\n" {
 		t.Errorf("download = %d %q", code, body)
 	}
-	if code, _ := get(""); code != 403 {
-		t.Errorf("without the token: %d, want 403", code)
+	// Like Slack, a download without the right token lands on the sign-in
+	// page: a 200 web page, not the file.
+	for _, tok := range []string{"", "xoxb-wrong"} {
+		if code, ct, body := get(tok); code != 200 || !strings.HasPrefix(ct, "text/html") || strings.Contains(body, "package main") {
+			t.Errorf("with token %q: %d %s %q, want the sign-in page", tok, code, ct, body)
+		}
 	}
 	s.Inject("files.download", Fault{Status: 500})
-	if code, _ := get(s.Token()); code != 500 {
+	if code, _, _ := get(s.Token()); code != 500 {
 		t.Errorf("with a fault: %d, want 500", code)
 	}
-	if n := len(s.CallsTo("files.download")); n != 3 {
-		t.Errorf("%d downloads recorded, want 3", n)
+	var statuses []int
+	for _, c := range s.CallsTo("files.download") {
+		statuses = append(statuses, c.Status)
+	}
+	if diff := cmp.Diff([]int{200, 302, 302, 500}, statuses); diff != "" {
+		t.Errorf("recorded downloads (-want +got):\n%s", diff)
 	}
 }
 
@@ -581,5 +590,161 @@ func TestSeedAndState(t *testing.T) {
 	}
 	if _, err := s.Seed(); err == nil {
 		t.Error("seeding twice worked")
+	}
+}
+
+func TestNotInChannel(t *testing.T) {
+	s, ws, api := newSeeded(t)
+	ctx := ctxT(t)
+	alice := ws.People["alice"]
+	outside, _ := s.AddChannel(Channel{Name: "outside", Members: []string{alice}})
+	if _, _, err := api.PostMessageContext(ctx, outside.ID, slack.MsgOptionText("x", false)); err == nil || err.Error() != "not_in_channel" {
+		t.Errorf("post to a public channel without the bot: %v, want not_in_channel", err)
+	}
+	if _, err := api.PostEphemeralContext(ctx, outside.ID, alice, slack.MsgOptionText("x", false)); err == nil || err.Error() != "not_in_channel" {
+		t.Errorf("ephemeral in a public channel without the bot: %v, want not_in_channel", err)
+	}
+	if err := s.JoinChannel(outside.ID, s.Bot().ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, outside.ID, slack.MsgOptionText("x", false)); err != nil {
+		t.Errorf("after the bot joined: %v", err)
+	}
+
+	// With chat:write.public the bot posts to public channels it is not in,
+	// and still not to private ones.
+	s2 := New(WithChatWritePublic())
+	t.Cleanup(s2.Close)
+	api2 := slack.New(s2.Token(), slack.OptionAPIURL(s2.APIURL()))
+	pub, _ := s2.AddChannel(Channel{Name: "pub"})
+	priv, _ := s2.AddChannel(Channel{Name: "priv", IsPrivate: true})
+	if _, _, err := api2.PostMessageContext(ctx, pub.ID, slack.MsgOptionText("x", false)); err != nil {
+		t.Errorf("chat:write.public, public channel: %v", err)
+	}
+	if _, _, err := api2.PostMessageContext(ctx, priv.ID, slack.MsgOptionText("x", false)); err == nil || err.Error() != "channel_not_found" {
+		t.Errorf("chat:write.public, private channel: %v, want channel_not_found", err)
+	}
+}
+
+func TestTextLimitInCharacters(t *testing.T) {
+	_, ws, api := newSeeded(t)
+	ctx := ctxT(t)
+	general := ws.Channels["general"]
+	// 40,000 characters of two bytes each: 80,000 bytes, within the limit.
+	if _, _, err := api.PostMessageContext(ctx, general, slack.MsgOptionText(strings.Repeat("é", 40000), false)); err != nil {
+		t.Errorf("40,000 characters: %v", err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, general, slack.MsgOptionText(strings.Repeat("é", 40001), false)); err == nil || err.Error() != "msg_too_long" {
+		t.Errorf("40,001 characters: %v, want msg_too_long", err)
+	}
+}
+
+func TestReactionErrors(t *testing.T) {
+	s, ws, api := newSeeded(t)
+	ctx := ctxT(t)
+	general := ws.Channels["general"]
+	old, _ := s.AddChannel(Channel{Name: "old", Members: []string{s.Bot().ID}})
+	s.ArchiveChannel(old.ID)
+	tests := []struct {
+		name, emoji, channel, ts, want string
+	}{
+		{"ok", "thumbsup", general, "1712345678.000100", ""},
+		{"colons trimmed", ":tada:", general, "1712345678.000100", ""},
+		{"skin tone", "wave::skin-tone-3", general, "1712345678.000100", ""},
+		{"plus one", "+1", general, "1712345678.000100", ""},
+		{"space", "thumbs up", general, "1712345678.000100", "invalid_name"},
+		{"inner colon", "a:b", general, "1712345678.000100", "invalid_name"},
+		{"bad ts", "gopher", general, "yesterday", "bad_timestamp"},
+		{"user ID", "gopher", ws.People["alice"], "1712345678.000100", "channel_not_found"},
+		{"archived", "gopher", old.ID, "1712345678.000100", "is_archived"},
+	}
+	for _, tt := range tests {
+		got := ""
+		if err := api.AddReactionContext(ctx, tt.emoji, slack.NewRefToMessage(tt.channel, tt.ts)); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s: error %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if _, already, _ := s.OpenIM(ws.People["alice"]); already {
+		t.Error("a reaction with a user ID as the channel opened a DM")
+	}
+}
+
+func TestOpenDMShapes(t *testing.T) {
+	s, ws, api := newSeeded(t)
+	other, _ := s.AddUser(User{Name: "otherbot", IsBot: true})
+	if _, _, _, err := api.OpenConversationContext(ctxT(t), &slack.OpenConversationParameters{Users: []string{other.ID}}); err == nil || err.Error() != "cannot_dm_bot" {
+		t.Errorf("DM another bot: %v, want cannot_dm_bot", err)
+	}
+	v := url.Values{"token": {s.Token()}, "users": {ws.People["bob"]}}
+	_, _, first := rawCall(t, s, "conversations.open", v)
+	_, _, again := rawCall(t, s, "conversations.open", v)
+	if _, ok := first["already_open"]; ok || first["ok"] != true {
+		t.Errorf("first open = %v, want ok without already_open", first)
+	}
+	if again["already_open"] != true || again["no_op"] != true {
+		t.Errorf("second open = %v, want already_open and no_op", again)
+	}
+}
+
+func TestListFilterAfterPage(t *testing.T) {
+	s := New()
+	t.Cleanup(s.Close)
+	api := slack.New(s.Token(), slack.OptionAPIURL(s.APIURL()))
+	for _, name := range []string{"a1", "a2", "live", "a3"} {
+		c, _ := s.AddChannel(Channel{Name: name})
+		if name != "live" {
+			s.ArchiveChannel(c.ID)
+		}
+	}
+	p := &slack.GetConversationsParameters{Limit: 2, ExcludeArchived: true}
+	var pages [][]string
+	for {
+		chans, next, err := api.GetConversationsContext(ctxT(t), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range chans {
+			names = append(names, c.Name)
+		}
+		pages = append(pages, names)
+		if next == "" {
+			break
+		}
+		p.Cursor = next
+	}
+	// The first page of two holds two archived channels: empty, with a
+	// cursor all the same.
+	if diff := cmp.Diff([][]string{nil, {"live"}}, pages); diff != "" {
+		t.Errorf("pages (-want +got):\n%s", diff)
+	}
+}
+
+func TestUsersListWithoutLimit(t *testing.T) {
+	s, _, _ := newSeeded(t)
+	for i := range 150 {
+		s.AddUser(User{Name: "u" + strconv.Itoa(i)})
+	}
+	_, _, m := rawCall(t, s, "users.list", url.Values{"token": {s.Token()}})
+	if n := len(m["members"].([]any)); n != 154 {
+		t.Errorf("users.list without a limit: %d members, want all 154", n)
+	}
+}
+
+func TestJSONTokenInBody(t *testing.T) {
+	s, ws, _ := newSeeded(t)
+	body, _ := json.Marshal(map[string]any{"token": s.Token(), "channel": ws.Channels["random"], "text": "json"})
+	resp, err := http.Post(s.APIURL()+"chat.postMessage", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	if m["error"] != "not_authed" {
+		t.Errorf("JSON with the token in the body: %v, want not_authed", m)
 	}
 }
