@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -363,7 +364,7 @@ func removeRun(ctx context.Context, rdb *redis.Client, idPrefix string) error {
 	q := workqueue.New(rdb, workqueue.Options{Log: zerolog.Nop()})
 	defer q.Close()
 	for _, kind := range slackevent.All {
-		if err := rdb.XTrimMaxLen(ctx, q.StreamKey(kind), 0).Err(); err != nil {
+		if err := removeEntries(ctx, rdb, q.StreamKey(kind), idPrefix); err != nil {
 			return fmt.Errorf("loadgen: removing the run's entries: %w", err)
 		}
 	}
@@ -393,6 +394,40 @@ func removeRun(ctx context.Context, rdb *redis.Client, idPrefix string) error {
 		return fmt.Errorf("loadgen: removing the run's dedup records: %w", err)
 	}
 	return nil
+}
+
+// removeEntries deletes the entries of stream whose event ID begins with
+// idPrefix, and no other: someone else may have stored events meanwhile.
+func removeEntries(ctx context.Context, rdb *redis.Client, stream, idPrefix string) error {
+	const page = 1000
+	ids := make([]string, 0, page)
+	for start := "-"; ; {
+		msgs, err := rdb.XRangeN(ctx, stream, start, "+", page).Result()
+		if err != nil {
+			return err
+		}
+		ids = ids[:0]
+		for _, m := range msgs {
+			if id, _ := m.Values["id"].(string); strings.HasPrefix(id, idPrefix) {
+				ids = append(ids, m.ID)
+			}
+		}
+		if len(ids) > 0 {
+			if err := rdb.XDel(ctx, stream, ids...).Err(); err != nil {
+				return err
+			}
+		}
+		if len(msgs) < page {
+			return nil
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+// allStored reports whether the gateway stored every measured event: it
+// answered each one, with a 200.
+func (r E2EResult) allStored() bool {
+	return r.Errors == 0 && r.Statuses[http.StatusOK] == r.Events
 }
 
 // startConsumer runs one consumer until stopConsumer.

@@ -38,6 +38,10 @@ const (
 	MaxConns    = 1024
 	MaxCount    = 2_000_000
 	MaxDuration = 10 * time.Minute
+	// MaxRunDuration bounds a closed-loop run (Run): its events are signed
+	// when it starts, and the gateway refuses a signature more than 5
+	// minutes old, which would make the rest of the run quick 401s.
+	MaxRunDuration = 4 * time.Minute
 )
 
 // Options of one run.
@@ -142,8 +146,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("loadgen: connections must be 1 to %d", MaxConns)
 	case o.Count < 1 || o.Warmup < 0 || o.Count+o.Warmup > MaxCount:
 		return fmt.Errorf("loadgen: count plus warm-up must be 1 to %d", MaxCount)
-	case o.Duration <= 0 || o.Duration > MaxDuration:
-		return fmt.Errorf("loadgen: duration must be positive and at most %v", MaxDuration)
+	case o.Duration <= 0 || o.Duration > MaxRunDuration:
+		return fmt.Errorf("loadgen: duration must be positive and at most %v (the events are signed at the start, and signatures expire after 5 minutes)", MaxRunDuration)
 	case len(o.Secret) == 0:
 		return errors.New("loadgen: no signing secret")
 	}
