@@ -34,10 +34,12 @@ const afterDrain = 2 * time.Second
 // not finish within Options.Drain after ctx is done (their contexts are then
 // cancelled), whatever their attempt, and entries waiting for a retry, stay
 // pending and are taken over by another consumer, or by this one when it
-// comes back under the same name. After the drain deadline Consume waits a
-// few seconds more for the cancelled handlers to return and their outcomes
-// to be written, so that nothing is written after it returns unless a
-// handler ignores its context.
+// comes back under the same name. After the drain deadline Consume waits
+// two seconds more for the cancelled handlers to return and their outcomes
+// to be written, so that normally nothing is written after it returns; a
+// handler that ignores its context, or a Redis that stalls longer than that,
+// can still have an outcome written later (logged). That costs nothing but
+// timing: an outcome not written leaves its entry pending, to run again.
 //
 // Consume returns nil once it has stopped after ctx is done, or an error
 // for invalid options or arguments; Redis failures never end it. Run one
@@ -120,14 +122,15 @@ func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 		Msg("stopped consuming; unfinished entries stay pending for other consumers")
 	// The cancelled handlers return, and their runs leave their entries
 	// pending or write what the handlers finished: wait a little for that,
-	// so that nothing is written after Consume returns.
+	// so that normally nothing is written after Consume returns (bounded, to
+	// stay within what the platform allows after SIGTERM).
 	t := time.NewTimer(afterDrain)
 	defer t.Stop()
 	select {
 	case <-done:
 	case <-t.C:
 		c.log.Error().Int("unfinished", c.held()).Dur("waited", afterDrain).
-			Str("reason", "handlers ignore their cancelled context").
+			Str("reason", "handlers ignore their cancelled context, or Redis is slow to take their outcomes").
 			Msg("stopped consuming with handlers still running")
 	}
 	return nil
@@ -733,7 +736,7 @@ func (c *consumer) retryLater(ctx, hctx context.Context, log zerolog.Logger, key
 	c.q.retried.Add(1)
 	log.Warn().Err(cause).Dur("retry_in", delay).Str("reason", "transient error").Msg("handler failed; will retry")
 	c.work.Go(func() {
-		if !c.waitRetry(ctx, log, key, id, delay) || c.acquire(ctx, 1, 1) == 0 {
+		if !c.waitRetry(ctx, log, key, id, delay) || !c.acquireTouching(ctx, log, key, id) {
 			c.disown(key, id) // stays pending for another consumer, or is gone
 			return
 		}
@@ -785,6 +788,37 @@ func (c *consumer) waitRetry(ctx context.Context, log zerolog.Logger, key, id st
 		}
 		if time.Until(end) <= 0 {
 			return true
+		}
+	}
+}
+
+// acquireTouching waits for a handler slot for the retry of entry id,
+// touching the entry every ClaimIdle/3 meanwhile: on a busy consumer the
+// wait can outlast ClaimIdle, and a reclaim (this consumer's own included)
+// would otherwise take the entry and count a delivery its handler never
+// got. It reports false, holding no slot, when ctx is done or the entry is
+// no longer this consumer's.
+func (c *consumer) acquireTouching(ctx context.Context, log zerolog.Logger, key, id string) bool {
+	t := time.NewTicker(max(c.q.opts.ClaimIdle/3, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case c.tokens <- struct{}{}:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			o, err := c.touch(ctx, log, key, id)
+			switch {
+			case err != nil:
+				log.Warn().Err(err).Msg("cannot touch an entry waiting for a slot; another consumer may take it over")
+			case o.status == "ok":
+			case o.status == "vanished": // logged as such
+				return false
+			default:
+				log.Info().Str("reason", o.reason()).Msg("retry dropped")
+				return false
+			}
 		}
 	}
 }

@@ -1489,3 +1489,74 @@ func TestInFlight(t *testing.T) {
 		t.Errorf("another queue's stats %+v, %v; want idle", s, err)
 	}
 }
+
+// TestRetrySlotWaitTouched: a retry that waits for a free slot longer than
+// ClaimIdle, on the only consumer, is touched meanwhile, so that its own
+// reclaim loop does not XAUTOCLAIM it (which counts a delivery the handler
+// never got): the second run is attempt 2, not 3, and with MaxDeliveries 2
+// it is not dead-lettered after a single handler run.
+//
+// Whether a reclaim pass or the retry gets the slot first depends on the
+// order they queued for it; the scenario runs 4 times, with reclaim passes
+// ticking at different phases (without the touches most runs fail).
+func TestRetrySlotWaitTouched(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	for try := range 4 {
+		attempts, dl := selfReclaimScenario(t, rdb, try)
+		if len(attempts) != 2 || attempts[1] != 2 || len(dl) != 0 {
+			reason := ""
+			if len(dl) > 0 {
+				reason = dl[0].Reason
+			}
+			t.Fatalf("try %d: EvRetry ran with attempts %v, %d dead letters (%q); want attempts [1 2] and no dead letter",
+				try, attempts, len(dl), reason)
+		}
+	}
+}
+
+func selfReclaimScenario(t *testing.T, rdb *redis.Client, try int) ([]int, []DeadLetter) {
+	ctx := context.Background()
+	kinds := []string{slackevent.TeamJoin}
+	opts := fastOptions("A")
+	opts.Prefix = fmt.Sprintf("test%d:", try)
+	// One slot. EvRetry fails first; its retry, touched once as it fails
+	// (its backoff is shorter than ClaimIdle/3), then waits for the slot
+	// while EvBlock1 and EvBlock2 run to their deadlines, 1.2s in all,
+	// longer than ClaimIdle. A reclaim pass that queued for the slot
+	// before the retry gets it between the two blockers' runs.
+	opts.HandlerTimeout, opts.ClaimIdle = 600*time.Millisecond, 900*time.Millisecond
+	opts.ClaimInterval = []time.Duration{150, 100, 200, 120}[try] * time.Millisecond
+	opts.Concurrency = 1
+	opts.MaxDeliveries = 2
+	opts.Backoff = func(int) time.Duration { return 250 * time.Millisecond }
+	q, _ := newQueue(t, rdb, opts)
+	for _, id := range []string{"EvRetry", "EvBlock1", "EvBlock2"} {
+		mustPublish(t, q, Event{ID: id, Kind: kinds[0], Body: []byte("x")})
+	}
+	var mu sync.Mutex
+	var attempts []int
+	stop := consume(t, q, kinds, HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		if d.ID == "EvRetry" {
+			mu.Lock()
+			attempts = append(attempts, d.Attempt)
+			mu.Unlock()
+			if d.Attempt == 1 {
+				return errors.New("slack answered 500")
+			}
+			return nil
+		}
+		<-ctx.Done() // a slow call that honours its deadline
+		return nil
+	}))
+	// Wait on a Queue that does not consume: the consuming one's Stats
+	// count its reclaim passes, which wait for the single slot.
+	pub, _ := newQueue(t, rdb, opts)
+	waitIdle(t, pub, kinds)
+	waitUntil(t, "EvRetry is settled here", func() bool { return q.inflight.Load() == 0 })
+	stop()
+	dl, _ := q.DeadLetters(ctx, 10)
+	mu.Lock()
+	defer mu.Unlock()
+	return attempts, dl
+}
