@@ -633,7 +633,7 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "sync.Map",
-		Definition: "sync.Map is a map that goroutines can use at the same time without extra locking, tuned for keys written once and read many times, or for goroutines working on separate keys. For most other uses a plain map guarded by a Mutex is simpler and just as fast.",
+		Definition: "sync.Map is a map that goroutines can use at the same time without extra locking, tuned for keys written once and read many times, or for goroutines working on separate keys. For most other uses a plain map guarded by a Mutex is the better choice: its keys and values keep their static types, and other invariants can be kept under the same lock.",
 		Link:       pkg + "sync#Map",
 	},
 	{
