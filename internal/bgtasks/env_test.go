@@ -1,18 +1,15 @@
 package bgtasks
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -282,134 +279,4 @@ func (e *env) slackProxy(steps ...postStep) {
 	}))
 	e.t.Cleanup(srv.Close)
 	e.cfg.SlackAPIURL = srv.URL + "/api/"
-}
-
-// redisCutProxy forwards TCP to the test Redis. Once armed, the first
-// command whose bytes contain every one of the armed strings reaches Redis
-// and runs, but its reply is dropped and the connection cut, as a
-// connection reset or a failover does; go-redis then sends the command
-// again on a new connection.
-type redisCutProxy struct {
-	t    *testing.T
-	addr string
-
-	mu    sync.Mutex
-	armed [][]byte
-	cuts  int
-}
-
-func (e *env) redisCutProxy() *redisCutProxy {
-	e.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	p := &redisCutProxy{t: e.t, addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	e.t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { p.serve(c, e.redis.Addr) })
-		}
-	})
-	return p
-}
-
-// client is a Redis client through the proxy.
-func (p *redisCutProxy) client() *redis.Client {
-	rdb := redis.NewClient(&redis.Options{Addr: p.addr})
-	p.t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
-
-// arm makes the next command that contains every one of match lose its
-// reply.
-func (p *redisCutProxy) arm(match ...string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.armed = nil
-	for _, m := range match {
-		p.armed = append(p.armed, bytes.ToLower([]byte(m)))
-	}
-}
-
-// cutCount is how many commands lost their reply.
-func (p *redisCutProxy) cutCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cuts
-}
-
-// hit reports whether chunk is the armed command, and disarms.
-func (p *redisCutProxy) hit(chunk []byte) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.armed) == 0 {
-		return false
-	}
-	lower := bytes.ToLower(chunk)
-	for _, m := range p.armed {
-		if !bytes.Contains(lower, m) {
-			return false
-		}
-	}
-	p.armed = nil
-	p.cuts++
-	return true
-}
-
-func (p *redisCutProxy) serve(c net.Conn, upstream string) {
-	defer c.Close()
-	u, err := net.Dial("tcp", upstream)
-	if err != nil {
-		return
-	}
-	defer u.Close()
-	var dropping atomic.Bool
-	replied := make(chan struct{}) // closed when the dropped reply came: the command ran
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := u.Read(buf)
-			if n > 0 && dropping.Load() {
-				close(replied)
-				return
-			}
-			if n > 0 {
-				c.Write(buf[:n])
-			}
-			if err != nil {
-				c.Close()
-				return
-			}
-		}
-	}()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		chunk := buf[:n]
-		if p.hit(chunk) {
-			dropping.Store(true)
-			u.Write(chunk)
-			select {
-			case <-replied:
-			case <-done:
-			case <-time.After(10 * time.Second):
-				p.t.Error("redis cut proxy: no reply from Redis to the armed command within 10s")
-			}
-			return // both connections close: the client sees its connection reset
-		}
-		if _, err := u.Write(chunk); err != nil {
-			return
-		}
-	}
 }

@@ -157,8 +157,8 @@ func TestFeedLostClaimReplyStillPosted(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.FeedPollInterval = time.Hour
 	e.cfg.Feeds = e.cfg.Feeds[:1]
-	p := e.redisCutProxy()
-	r := New(e.cfg, e.logger("a"), p.client(), e.slackClient(), Options{Now: time.Now})
+	p := e.redis.NewCutProxy(t)
+	r := New(e.cfg, e.logger("a"), p.Client(), e.slackClient(), Options{Now: time.Now})
 	ctx := context.Background()
 	if err := r.RunTask(ctx, "feed"); err != nil {
 		t.Fatal(err)
@@ -167,12 +167,12 @@ func TestFeedLostClaimReplyStillPosted(t *testing.T) {
 	if err := claimMember.Load(ctx, e.rdb).Err(); err != nil {
 		t.Fatal(err)
 	}
-	p.arm("evalsha", claimMember.Hash(), "ep-cut")
+	p.Arm("evalsha", claimMember.Hash(), "ep-cut")
 	if err := r.RunTask(ctx, "feed"); err != nil {
 		t.Fatalf("round with the claim's reply lost: %v", err)
 	}
-	if p.cutCount() != 1 {
-		t.Fatalf("the proxy cut %d replies; want the claim's", p.cutCount())
+	if p.Cuts() != 1 {
+		t.Fatalf("the proxy cut %d replies; want the claim's", p.Cuts())
 	}
 	if err := r.RunTask(ctx, "feed"); err != nil {
 		t.Fatal(err)

@@ -380,20 +380,20 @@ func TestGerritSlackUnreachableRetried(t *testing.T) {
 func TestGerritLostClaimReplyStillPosted(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.GerritPollInterval = time.Hour
-	p := e.redisCutProxy()
-	r := New(e.cfg, e.logger("a"), p.client(), e.slackClient(), Options{Now: time.Now})
+	p := e.redis.NewCutProxy(t)
+	r := New(e.cfg, e.logger("a"), p.Client(), e.slackClient(), Options{Now: time.Now})
 	e.newCL(r, 4247)
 	ctx := context.Background()
 	// Loaded, so that the claim is the one EVALSHA the proxy cuts.
 	if err := claimMember.Load(ctx, e.rdb).Err(); err != nil {
 		t.Fatal(err)
 	}
-	p.arm("evalsha", claimMember.Hash(), "4247")
+	p.Arm("evalsha", claimMember.Hash(), "4247")
 	if err := r.RunTask(ctx, "gerrit"); err != nil {
 		t.Fatalf("round with the claim's reply lost: %v", err)
 	}
-	if p.cutCount() != 1 {
-		t.Fatalf("the proxy cut %d replies; want the claim's", p.cutCount())
+	if p.Cuts() != 1 {
+		t.Fatalf("the proxy cut %d replies; want the claim's", p.Cuts())
 	}
 	if err := r.RunTask(ctx, "gerrit"); err != nil {
 		t.Fatal(err)

@@ -104,8 +104,8 @@ func TestGoTimeText(t *testing.T) {
 func TestGoTimeLostClaimReplyStillAnnounced(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.GoTimePollInterval = time.Minute
-	p := e.redisCutProxy()
-	r := New(e.cfg, e.logger("a"), p.client(), e.slackClient(), Options{Now: e.clock.Now})
+	p := e.redis.NewCutProxy(t)
+	r := New(e.cfg, e.logger("a"), p.Client(), e.slackClient(), Options{Now: e.clock.Now})
 	ctx := context.Background()
 	before := fmt.Sprint(e.clock.Now().Add(-48 * time.Hour).UnixMilli()) // written before claims had tokens
 	if err := e.rdb.Set(ctx, goTimeKey, before, 0).Err(); err != nil {
@@ -118,24 +118,24 @@ func TestGoTimeLostClaimReplyStillAnnounced(t *testing.T) {
 
 	// First the post is refused: the claim, won on its retry, is released.
 	e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "not_in_channel"})
-	p.arm("evalsha", claimGoTime.Hash())
+	p.Arm("evalsha", claimGoTime.Hash())
 	if err := r.RunTask(ctx, "gotime"); err == nil {
 		t.Fatal("round with the post refused: want an error")
 	}
-	if p.cutCount() != 1 {
-		t.Fatalf("the proxy cut %d replies; want the claim's", p.cutCount())
+	if p.Cuts() != 1 {
+		t.Fatalf("the proxy cut %d replies; want the claim's", p.Cuts())
 	}
 	if got := e.rdb.Get(ctx, goTimeKey).Val(); got != before {
 		t.Errorf("record after the release = %q; want the previous one, %q", got, before)
 	}
 
 	// Then it goes out.
-	p.arm("evalsha", claimGoTime.Hash())
+	p.Arm("evalsha", claimGoTime.Hash())
 	if err := r.RunTask(ctx, "gotime"); err != nil {
 		t.Fatalf("round with the claim's reply lost: %v", err)
 	}
-	if p.cutCount() != 2 {
-		t.Fatalf("the proxy cut %d replies; want the claims'", p.cutCount())
+	if p.Cuts() != 2 {
+		t.Fatalf("the proxy cut %d replies; want the claims'", p.Cuts())
 	}
 	e.clock.Add(time.Minute)
 	if err := r.RunTask(ctx, "gotime"); err != nil {

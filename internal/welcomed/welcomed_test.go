@@ -1,16 +1,10 @@
 package welcomed
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"net"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/redistest"
 )
@@ -74,18 +68,16 @@ func TestRedisDown(t *testing.T) {
 // finds the record its first send wrote.
 func TestClaimReplyLost(t *testing.T) {
 	srv := redistest.Start(t)
-	p := startCutProxy(t, srv.Addr)
-	rdb := redis.NewClient(&redis.Options{Addr: p.addr})
-	t.Cleanup(func() { rdb.Close() })
-	s := New(rdb)
+	p := srv.NewCutProxy(t)
+	s := New(p.Client())
 	ctx := context.Background()
 	if err := claim.Load(ctx, srv.Client()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	p.arm("evalsha", claim.Hash(), "UCUT")
+	p.Arm("evalsha", claim.Hash(), "UCUT")
 	ok, err := s.Claim(ctx, "UCUT")
-	if p.cutCount() != 1 {
-		t.Fatalf("the proxy cut %d replies; want the claim's", p.cutCount())
+	if p.Cuts() != 1 {
+		t.Fatalf("the proxy cut %d replies; want the claim's", p.Cuts())
 	}
 	if err != nil || !ok {
 		t.Fatalf("Claim with its reply lost = %v, %v; want true: nobody else claimed UCUT", ok, err)
@@ -145,121 +137,5 @@ func TestReleaseOnlyOwnClaim(t *testing.T) {
 	}
 	if got := srv.Client().HGet(ctx, Key, "U1").Val(); got != "1700000000 someone-else" {
 		t.Errorf("record after a's late release = %q; want the other claim's", got)
-	}
-}
-
-// cutProxy forwards TCP to Redis. Once armed, the first command whose
-// bytes contain every armed string reaches Redis and runs, but its reply
-// is dropped and the connection cut.
-type cutProxy struct {
-	t    *testing.T
-	addr string
-
-	mu    sync.Mutex
-	armed [][]byte
-	cuts  int
-}
-
-func startCutProxy(t *testing.T, upstream string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{t: t, addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { p.serve(c, upstream) })
-		}
-	})
-	return p
-}
-
-func (p *cutProxy) arm(match ...string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.armed = nil
-	for _, m := range match {
-		p.armed = append(p.armed, bytes.ToLower([]byte(m)))
-	}
-}
-
-func (p *cutProxy) cutCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cuts
-}
-
-func (p *cutProxy) hit(chunk []byte) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.armed) == 0 {
-		return false
-	}
-	lower := bytes.ToLower(chunk)
-	for _, m := range p.armed {
-		if !bytes.Contains(lower, m) {
-			return false
-		}
-	}
-	p.armed = nil
-	p.cuts++
-	return true
-}
-
-func (p *cutProxy) serve(c net.Conn, upstream string) {
-	defer c.Close()
-	u, err := net.Dial("tcp", upstream)
-	if err != nil {
-		return
-	}
-	defer u.Close()
-	var dropping atomic.Bool
-	replied := make(chan struct{}) // closed when the dropped reply came: the command ran
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := u.Read(buf)
-			if n > 0 && dropping.Load() {
-				close(replied)
-				return
-			}
-			if n > 0 {
-				c.Write(buf[:n])
-			}
-			if err != nil {
-				c.Close()
-				return
-			}
-		}
-	}()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		if p.hit(buf[:n]) {
-			dropping.Store(true)
-			u.Write(buf[:n])
-			select {
-			case <-replied:
-			case <-done:
-			case <-time.After(10 * time.Second):
-				p.t.Error("cut proxy: no reply from Redis to the armed command within 10s")
-			}
-			return
-		}
-		if _, err := u.Write(buf[:n]); err != nil {
-			return
-		}
 	}
 }
