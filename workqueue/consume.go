@@ -736,7 +736,7 @@ func (c *consumer) retryLater(ctx, hctx context.Context, log zerolog.Logger, key
 	c.q.retried.Add(1)
 	log.Warn().Err(cause).Dur("retry_in", delay).Str("reason", "transient error").Msg("handler failed; will retry")
 	c.work.Go(func() {
-		if !c.waitRetry(ctx, log, key, id, delay) || !c.acquireTouching(ctx, log, key, id) {
+		if !c.holdForRetry(ctx, log, key, id, delay) {
 			c.disown(key, id) // stays pending for another consumer, or is gone
 			return
 		}
@@ -757,70 +757,55 @@ func (c *consumer) retryLater(ctx, hctx context.Context, log zerolog.Logger, key
 	})
 }
 
-// waitRetry waits d for a retry, touching the entry at once and then every
-// ClaimIdle/3 so that no other consumer reclaims it. It reports false when
+// holdForRetry keeps entry id here until its retry may run: it waits d,
+// then for a handler slot, touching the entry at once and every
+// ClaimIdle/3 throughout, so that no other consumer reclaims it, nor this
+// consumer's own reclaim loop (which would count a delivery the handler
+// never got). It reports true holding one slot, or false holding none when
 // the retry should not happen: ctx is done (the entry stays pending for
 // another consumer), or the entry is no longer this consumer's. A touch
 // that fails is tried again at the next one: should another consumer take
 // the entry over meanwhile, the claim after the wait finds out.
-func (c *consumer) waitRetry(ctx context.Context, log zerolog.Logger, key, id string, d time.Duration) bool {
-	end := time.Now().Add(d)
-	every := max(c.q.opts.ClaimIdle/3, time.Millisecond)
-	for {
-		o, err := c.touch(ctx, log, key, id)
-		switch {
-		case err != nil:
-			log.Warn().Err(err).Msg("cannot touch an entry waiting for its retry; another consumer may take it over")
-		case o.status == "ok":
-		case o.status == "vanished": // logged as such
-			return false
-		default:
-			log.Info().Str("reason", o.reason()).Msg("retry dropped")
-			return false
-		}
-		left := time.Until(end)
-		if left <= 0 {
-			return true
-		}
-		sleep(ctx, min(left, every))
-		if ctx.Err() != nil {
-			return false
-		}
-		if time.Until(end) <= 0 {
-			return true
-		}
+func (c *consumer) holdForRetry(ctx context.Context, log zerolog.Logger, key, id string, d time.Duration) bool {
+	if !c.stillOwn(ctx, log, key, id) {
+		return false
 	}
-}
-
-// acquireTouching waits for a handler slot for the retry of entry id,
-// touching the entry every ClaimIdle/3 meanwhile: on a busy consumer the
-// wait can outlast ClaimIdle, and a reclaim (this consumer's own included)
-// would otherwise take the entry and count a delivery its handler never
-// got. It reports false, holding no slot, when ctx is done or the entry is
-// no longer this consumer's.
-func (c *consumer) acquireTouching(ctx context.Context, log zerolog.Logger, key, id string) bool {
-	t := time.NewTicker(max(c.q.opts.ClaimIdle/3, time.Millisecond))
-	defer t.Stop()
+	tick := time.NewTicker(max(c.q.opts.ClaimIdle/3, time.Millisecond))
+	defer tick.Stop()
+	wait := time.NewTimer(d)
+	defer wait.Stop()
+	var slots chan struct{} // nil, blocking, until the wait is over
 	for {
 		select {
-		case c.tokens <- struct{}{}:
+		case <-wait.C:
+			slots = c.tokens
+		case slots <- struct{}{}:
 			return true
 		case <-ctx.Done():
 			return false
-		case <-t.C:
-			o, err := c.touch(ctx, log, key, id)
-			switch {
-			case err != nil:
-				log.Warn().Err(err).Msg("cannot touch an entry waiting for a slot; another consumer may take it over")
-			case o.status == "ok":
-			case o.status == "vanished": // logged as such
-				return false
-			default:
-				log.Info().Str("reason", o.reason()).Msg("retry dropped")
+		case <-tick.C:
+			if !c.stillOwn(ctx, log, key, id) {
 				return false
 			}
 		}
 	}
+}
+
+// stillOwn touches entry id for its retry and reports whether it is still
+// this consumer's; a touch that failed is logged and counts as yes.
+func (c *consumer) stillOwn(ctx context.Context, log zerolog.Logger, key, id string) bool {
+	o, err := c.touch(ctx, log, key, id)
+	switch {
+	case err != nil:
+		log.Warn().Err(err).Msg("cannot touch an entry waiting for its retry; another consumer may take it over")
+	case o.status == "ok":
+	case o.status == "vanished": // logged as such
+		return false
+	default:
+		log.Info().Str("reason", o.reason()).Msg("retry dropped")
+		return false
+	}
+	return true
 }
 
 // reclaimLoop takes over the entries of dead consumers, now and every
