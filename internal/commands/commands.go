@@ -131,13 +131,11 @@ func (b *bot) resolve(ctx context.Context, name string) (string, error) {
 	return id, nil
 }
 
-// channelID resolves name, or returns "" (and logs why) when it cannot.
+// channelID is resolve for a text, which does without the ID (it names
+// the channel as #name) when the look-up fails: logged, and "".
 func (b *bot) channelID(ctx context.Context, name string) string {
-	if b.Channels == nil || name == "" {
-		return ""
-	}
-	id, err := b.Channels.ID(ctx, name)
-	if err != nil || id == "" {
+	id, err := b.resolve(ctx, name)
+	if err != nil {
 		b.Log.Warn().Err(err).Str("channel", name).Msg("commands: cannot resolve channel name")
 		return ""
 	}
