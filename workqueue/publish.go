@@ -61,7 +61,15 @@ func (q *Queue) Publish(ctx context.Context, e Event) (added bool, err error) {
 		pubReqs.Put(r)
 		return false, ErrClosed
 	}
+	if n := len(q.pubQueue); n > 0 && q.pubBytes+int64(len(e.Body)) > q.opts.PublishBacklog {
+		waiting := q.pubBytes
+		q.pubMu.Unlock()
+		r.e = Event{}
+		pubReqs.Put(r)
+		return false, fmt.Errorf("%w: %d events (%d bytes) are waiting for Redis", ErrBacklog, n, waiting)
+	}
 	q.pubQueue = append(q.pubQueue, r)
+	q.pubBytes += int64(len(e.Body))
 	// The first batch goes at once; another one goes alongside it only
 	// when it has company (see lead).
 	if q.pubInFlight == 0 || q.pubInFlight < q.opts.PublishInFlight && len(q.pubQueue) >= minExtraBatch {
@@ -142,6 +150,9 @@ func (q *Queue) lead(inline bool) {
 			rest := copy(q.pubQueue, q.pubQueue[n:])
 			clear(q.pubQueue[rest:])
 			q.pubQueue = q.pubQueue[:rest]
+		}
+		for _, r := range batch {
+			q.pubBytes -= int64(len(r.e.Body))
 		}
 		q.pubLast = len(batch)
 		q.pubMu.Unlock()

@@ -149,6 +149,10 @@ var ErrPermanent = errors.New("permanent failure")
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("workqueue: queue closed")
 
+// ErrBacklog is wrapped by the error of a Publish refused because the
+// events already waiting for Redis reach Options.PublishBacklog.
+var ErrBacklog = errors.New("workqueue: publish backlog full")
+
 // ErrOptions is wrapped by the errors that reject inconsistent Options.
 var ErrOptions = errors.New("workqueue: invalid options")
 
@@ -246,6 +250,13 @@ type Options struct {
 	// each on its own connection; default 2. The calls after the first
 	// carry at least two events each.
 	PublishInFlight int
+	// PublishBacklog caps the bytes of event bodies waiting for a publish
+	// batch while Redis is slow or stalled: a Publish that would go over
+	// fails at once with ErrBacklog (the gateway answers 503 and Slack
+	// retries later) instead of holding memory for as long as the stall
+	// lasts. An event is always let in when none is waiting. Default
+	// 64 MiB.
+	PublishBacklog int64
 	// ClaimInterval is how often idle entries of dead consumers are looked
 	// for; default ClaimIdle/3.
 	ClaimInterval time.Duration
@@ -319,6 +330,9 @@ func (o Options) withDefaults() Options {
 	if o.PublishInFlight <= 0 {
 		o.PublishInFlight = 2
 	}
+	if o.PublishBacklog <= 0 {
+		o.PublishBacklog = 64 << 20
+	}
 	if o.ClaimInterval <= 0 {
 		o.ClaimInterval = o.ClaimIdle / 3
 	}
@@ -367,6 +381,7 @@ type Queue struct {
 	// sending them.
 	pubMu       sync.Mutex
 	pubQueue    []*pubReq
+	pubBytes    int64 // bodies in pubQueue
 	pubInFlight int
 	pubClosed   bool
 	flushers    sync.WaitGroup

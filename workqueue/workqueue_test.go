@@ -1560,3 +1560,82 @@ func selfReclaimScenario(t *testing.T, rdb *redis.Client, try int) ([]int, []Dea
 	defer mu.Unlock()
 	return attempts, dl
 }
+
+// While Redis stalls, events wait for a batch only up to PublishBacklog
+// bytes; the next Publish fails at once with ErrBacklog and stores
+// nothing, and once Redis answers the waiting events are stored and the
+// room is back.
+func TestPublishBacklog(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	h := &stallHook{release: make(chan struct{}), started: make(chan struct{}, 16)}
+	rdb.AddHook(h)
+	opts := fastOptions("gateway")
+	opts.PublishInFlight = 1
+	opts.PublishBacklog = 100
+	q, _ := newQueue(t, rdb, opts)
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(h.release) }) }
+	t.Cleanup(release) // before Close, which waits for the stalled batch
+	body := []byte(strings.Repeat("b", 30))
+	ev := func(i int) Event { return Event{ID: fmt.Sprintf("Ev%d", i), Kind: slackevent.AppMention, Body: body} }
+
+	results := make(chan error, 4)
+	go func() { _, err := q.Publish(context.Background(), ev(0)); results <- err }()
+	<-h.started // the first batch is stalled in Redis
+	for i := 1; i <= 3; i++ {
+		go func() { _, err := q.Publish(context.Background(), ev(i)); results <- err }()
+	}
+	waitUntil(t, "three events wait", func() bool {
+		q.pubMu.Lock()
+		defer q.pubMu.Unlock()
+		return len(q.pubQueue) == 3
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if added, err := q.Publish(ctx, ev(4)); added || !errors.Is(err, ErrBacklog) {
+		t.Fatalf("Publish over the backlog = %v, %v; want false, ErrBacklog", added, err)
+	} else if !strings.Contains(err.Error(), "3 events (90 bytes)") {
+		t.Errorf("error %q does not say what is waiting", err)
+	}
+	release()
+	for range 4 {
+		if err := receive(t, results); err != nil {
+			t.Errorf("Publish of a waiting event: %v", err)
+		}
+	}
+	if added, err := q.Publish(context.Background(), ev(4)); !added || err != nil {
+		t.Errorf("Publish of the refused event after the stall = %v, %v; want true, nil", added, err)
+	}
+	if n := rdb.XLen(context.Background(), q.StreamKey(slackevent.AppMention)).Val(); n != 5 {
+		t.Errorf("stream length %d; want 5", n)
+	}
+	q.pubMu.Lock()
+	defer q.pubMu.Unlock()
+	if q.pubBytes != 0 {
+		t.Errorf("%d bytes counted as waiting after every batch was sent", q.pubBytes)
+	}
+}
+
+// stallHook holds every EVALSHA until release is closed, and signals each
+// one on started.
+type stallHook struct {
+	release chan struct{}
+	started chan struct{}
+}
+
+func (h *stallHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *stallHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (h *stallHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "evalsha" {
+			h.started <- struct{}{}
+			<-h.release
+		}
+		return next(ctx, cmd)
+	}
+}
