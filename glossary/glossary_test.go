@@ -302,6 +302,10 @@ func TestLookup(t *testing.T) {
 		{"wait group", "WaitGroup"},
 		{"2006-01-02", "time layout"},
 		{"A Tour of Go", "Tour of Go"},
+		{"gc", "gc"},
+		{"GC", "gc"},
+		{"cmd/compile", "gc"},
+		{"garbage collection", "garbage collector"},
 
 		{"", ""},
 		{"   ", ""},
@@ -324,6 +328,30 @@ func TestLookup(t *testing.T) {
 				t.Errorf("Lookup(%q) returned an entry without definition or link: %+v", tt.in, e)
 			}
 		})
+	}
+}
+
+// TestGCIsAmbiguous pins down the answer to "define gc": "gc" names the
+// compiler toolchain (runtime.Compiler, -gcflags, gc versus gccgo), yet people
+// also write GC for the garbage collector. The entry answers the first and
+// points to the second, and the collector's entry no longer claims the name.
+func TestGCIsAmbiguous(t *testing.T) {
+	g := Default()
+	e, ok := g.Lookup("GC")
+	if !ok || e.Term != "gc" {
+		t.Fatalf("Lookup(GC) = %q, %v; want the gc entry", e.Term, ok)
+	}
+	for _, want := range []string{"compiler", "gccgo", "garbage collector"} {
+		if !strings.Contains(e.Definition, want) {
+			t.Errorf("gc definition does not mention %q: %q", want, e.Definition)
+		}
+	}
+	gcEntry, ok := g.Lookup("garbage collector")
+	if !ok {
+		t.Fatal("no garbage collector entry")
+	}
+	if slices.ContainsFunc(gcEntry.Aliases, func(a string) bool { return strings.EqualFold(a, "gc") }) {
+		t.Errorf("garbage collector still has the alias gc: %q", gcEntry.Aliases)
 	}
 }
 

@@ -20,7 +20,9 @@ import (
 // against the HTML in GOROOT/doc, and pkg.go.dev links to the standard
 // library against its source (the package must exist, and a #fragment must
 // name an exported symbol, Type.Method, or a heading of the package
-// documentation). Other links are only checked for form, by New.
+// documentation), and likewise links into golang.org/x modules that this
+// module depends on, when the module cache has them. Other links are only
+// checked for form, by New.
 func TestDefaultLinkTargetsExist(t *testing.T) {
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
@@ -54,8 +56,22 @@ func TestDefaultLinkTargetsExist(t *testing.T) {
 		case u.Host == "pkg.go.dev":
 			path := strings.Trim(u.Path, "/")
 			first, _, _ := strings.Cut(path, "/")
-			if strings.Contains(first, ".") || sitePages[path] {
-				continue // outside the standard library: not shipped with Go
+			if sitePages[path] {
+				continue
+			}
+			if strings.Contains(first, ".") {
+				// Outside the standard library: checked only when the
+				// package is in a golang.org/x module this module already
+				// depends on and the module cache holds it.
+				dir := xPackageDir(path)
+				if dir == "" {
+					continue
+				}
+				if u.Fragment != "" && !stdHas(t, dir, u.Fragment) {
+					t.Errorf("%s: package %s has no symbol or heading %q", e.Term, path, u.Fragment)
+				}
+				checked++
+				continue
 			}
 			dir := filepath.Join(goroot, "src", filepath.FromSlash(path))
 			if _, err := os.Stat(dir); err != nil {
@@ -73,6 +89,32 @@ func TestDefaultLinkTargetsExist(t *testing.T) {
 	if checked < len(builtin)/2 {
 		t.Errorf("checked only %d of %d links offline", checked, len(builtin))
 	}
+}
+
+// xPackageDir returns the directory of the package path when it lies in a
+// golang.org/x module of this module's build list that is already in the
+// module cache, or "". It never downloads anything.
+func xPackageDir(path string) string {
+	rest, ok := strings.CutPrefix(path, "golang.org/x/")
+	if !ok {
+		return ""
+	}
+	name, sub, _ := strings.Cut(rest, "/")
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "golang.org/x/"+name)
+	cmd.Env = append(os.Environ(), "GOPROXY=off")
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return ""
+	}
+	dir = filepath.Join(dir, filepath.FromSlash(sub))
+	if _, err := os.Stat(dir); err != nil {
+		return ""
+	}
+	return dir
 }
 
 var idAttr = regexp.MustCompile(`\bid="([^"]+)"`)

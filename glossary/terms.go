@@ -135,7 +135,7 @@ var builtin = []Entry{
 	{
 		Term:       "iterator",
 		Aliases:    []string{"range over func", "range over function", "iter.Seq", "iter.Seq2", "push iterator", "iter"},
-		Definition: "Since Go 1.23 for range can loop over a function such as func(yield func(V) bool): the function calls yield for each value, and yield returns false once the loop body breaks out. Package iter names these shapes Seq and Seq2, and slices and maps return them.",
+		Definition: "Since Go 1.23 for range can loop over a function such as func(yield func(V) bool): the function calls yield for each value, and yield returns false when the loop stops early, as with break or return. Package iter names these shapes Seq and Seq2, and slices and maps return them.",
 		Link:       blog + "range-functions",
 	},
 	{
@@ -152,7 +152,7 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "goto",
-		Definition: "goto L moves control to the label L in the same function. The compiler rejects jumps into a block or over a variable declaration into that variable's scope, so goto mostly shows up in generated code and a few hand-tuned loops.",
+		Definition: "goto L moves control to the label L in the same function. The compiler rejects jumps into a block or over a variable declaration into that variable's scope. In practice goto shows up mostly in generated code and a few hand-tuned loops.",
 		Link:       spec + "Goto_statements",
 	},
 	{
@@ -563,9 +563,18 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "garbage collector",
-		Aliases:    []string{"gc", "garbage collection"},
+		Aliases:    []string{"garbage collection"},
 		Definition: "Go frees unreachable heap memory automatically with a concurrent mark-and-sweep collector that runs alongside your goroutines and stops them only very briefly. It does not move objects, and GOGC and GOMEMLIMIT tune how often it runs.",
 		Link:       doc + "gc-guide",
+	},
+	{
+		// "gc" is first the toolchain's name (runtime.Compiler, -gcflags,
+		// "gc or gccgo"), but people also write GC for the collector: the
+		// definition answers the first and points to the second.
+		Term:       "gc",
+		Aliases:    []string{"gc compiler", "go compiler", "compiler", "cmd/compile"},
+		Definition: "gc is the name of Go's standard compiler toolchain, the one the go command runs (cmd/compile), as opposed to gccgo, the GCC-based alternative; runtime.Compiler reports which one built a binary, and go build -gcflags passes flags to it. Written GC, it usually means the garbage collector instead, which you can look up by that name.",
+		Link:       doc + "faq#What_compiler_technology_is_used_to_build_the_compilers",
 	},
 	{
 		Term:       "GOGC",
@@ -1110,13 +1119,13 @@ var builtin = []Entry{
 		Term:       "accept interfaces, return structs",
 		Aliases:    []string{"accept interfaces"},
 		Definition: "A rule of thumb: take parameters as the smallest interface that does the job, so callers can pass anything suitable, and return concrete types, so callers get the full API and you can add methods without breaking anyone. Interfaces usually belong in the package that uses them.",
-		Link:       "https://go.dev/wiki/CodeReviewComments",
+		Link:       "https://go.dev/wiki/CodeReviewComments#interfaces",
 	},
 	{
 		Term:       "functional options",
 		Aliases:    []string{"functional option", "options pattern", "option function"},
-		Definition: "A constructor pattern where optional settings are passed as functions, as in NewServer(addr, WithTimeout(5*time.Second), WithLogger(l)). Each option adjusts the config being built, defaults need no arguments, and new options can be added later without breaking callers.",
-		Link:       pkg + "google.golang.org/grpc#DialOption",
+		Definition: "A constructor pattern where optional settings are passed as functions, as in NewServer(addr, WithTimeout(5*time.Second), WithLogger(l)). Each option adjusts the config being built, callers happy with the defaults pass none, and new options can be added later without breaking anyone. idna.New in golang.org/x/net is a real example.",
+		Link:       pkg + "golang.org/x/net/idna#Option",
 	},
 	{
 		Term:       "useful zero value",

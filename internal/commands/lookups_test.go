@@ -189,3 +189,20 @@ func TestDefineDefaultGlossary(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestDefineGC: "gc" is first the compiler toolchain's name, and the answer
+// also sends those who meant the garbage collector on to that entry.
+func TestDefineGC(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Glossary = nil })
+	for _, text := range []string{"define gc", "define GC", "define `gc`?"} {
+		got := e.mustServe(t, mention(text))
+		if len(got) != 1 || got[0].Op != "reply" {
+			t.Fatalf("%s: got %+v, want one reply", text, got)
+		}
+		for _, want := range []string{"*gc*: ", "cmd/compile", "gccgo", "garbage collector", "More: https://go.dev/doc/faq#"} {
+			if !strings.Contains(got[0].Text, want) {
+				t.Errorf("%s: reply does not contain %q:\n%s", text, want, got[0].Text)
+			}
+		}
+	}
+}
