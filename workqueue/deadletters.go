@@ -63,18 +63,30 @@ func (q *Queue) Requeue(ctx context.Context, id string) (d DeadLetter, entryID s
 	if d.Kind == "" || len(d.Body) == 0 {
 		return d, "", fmt.Errorf("workqueue: requeue %s: it has no kind or no body (%s)", id, d.Reason)
 	}
-	res, err := requeueScript.Run(ctx, q.rdb, []string{q.DeadLetterKey(), q.StreamKey(d.Kind)},
-		d.ID, d.Kind, q.opts.MaxLen).Text()
+	reply, err := requeueScript.Run(ctx, q.rdb, []string{q.DeadLetterKey(), q.StreamKey(d.Kind)},
+		d.ID, d.Kind, q.opts.MaxLen).Slice()
 	switch {
 	case errors.Is(err, redis.Nil):
-		// Requeued or discarded by someone else since we read it.
-		return d, "", fmt.Errorf("%w: %s", ErrNoDeadLetter, id)
+		// Requeued or discarded by someone else since we read it (or by
+		// this call, when its reply was lost and go-redis sent it again).
+		return d, "", fmt.Errorf("%w: %s (requeued or discarded meanwhile?)", ErrNoDeadLetter, id)
 	case err != nil:
 		return d, "", fmt.Errorf("workqueue: requeue %s: %w", id, err)
 	}
+	var gone int64
+	if len(reply) == 2 {
+		entryID, _ = reply[0].(string)
+		gone, _ = reply[1].(int64)
+	}
+	if entryID == "" {
+		return d, "", fmt.Errorf("workqueue: requeue %s: unexpected reply %v", id, reply)
+	}
+	if gone > 0 {
+		q.noteTrimmed(d.Kind, gone)
+	}
 	q.log.Info().Str("dead_letter", id).Str("kind", d.Kind).Str("event_id", d.EventID).
-		Str("entry_id", res).Msg("dead letter requeued")
-	return d, res, nil
+		Str("entry_id", entryID).Msg("dead letter requeued")
+	return d, entryID, nil
 }
 
 // Discard deletes the dead letter id for good.

@@ -133,3 +133,45 @@ func TestDeadLetterPartialID(t *testing.T) {
 		t.Errorf("Requeue(whole ID) = %v", err)
 	}
 }
+
+// A requeue into a stream at its length cap counts and logs what the guard
+// dropped, as a publish does, instead of trimming unhandled entries
+// silently.
+func TestRequeueTrimCounted(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t).Client()
+	kind := slackevent.TeamJoin
+	opts := fastOptions("c")
+	opts.MaxLen = 10
+	q, lb := newQueue(t, rdb, opts)
+	stop := consume(t, q, []string{kind}, newRecorder(func(ctx context.Context, d *Delivery) error {
+		return Permanent(errors.New("welcome template missing"))
+	}))
+	mustPublish(t, q, Event{ID: "EvJoin", Kind: kind, Body: []byte(`{"user":"U1"}`)})
+	var dl []DeadLetter
+	waitUntil(t, "the event is dead-lettered", func() bool {
+		var err error
+		dl, err = q.DeadLetters(ctx, 10)
+		return err == nil && len(dl) == 1
+	})
+	stop()
+	// A backlog far over the cap, written without trimming.
+	for i := range 300 {
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.StreamKey(kind), Values: []any{"id", "", "body", i}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := q.Requeue(ctx, dl[0].ID); err != nil {
+		t.Fatalf("Requeue: %v", err)
+	}
+	s, err := q.Stats(ctx, []string{kind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Trimmed == 0 {
+		t.Errorf("Stats.Trimmed = 0 after the requeue trimmed the stream to about %d of 301 entries", opts.MaxLen)
+	}
+	if !strings.Contains(lb.String(), "dropped by the stream length guard") {
+		t.Errorf("no warning about the trimmed entries:\n%s", lb.String())
+	}
+}

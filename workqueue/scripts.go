@@ -195,8 +195,8 @@ return removed
 //
 // KEYS[1] dead-letter stream, KEYS[2] the stream of its kind. ARGV[1] dead
 // letter ID, ARGV[2] its kind (as read before: it must not have changed),
-// ARGV[3] max length of the stream. Returns the new entry ID, or nil when the
-// dead letter is gone.
+// ARGV[3] max length of the stream. Returns {new entry ID, entries the
+// length guard dropped}, or nil when the dead letter is gone.
 var requeueScript = redis.NewScript(`
 local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
 if #e == 0 then
@@ -210,7 +210,8 @@ end
 if f['kind'] ~= ARGV[2] or not f['body'] then
 	return redis.error_reply('dead letter ' .. ARGV[1] .. ' is not what was read')
 end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'id', f['id'] or '', 'body', f['body'])
+local id = redis.call('XADD', KEYS[2], '*', 'id', f['id'] or '', 'body', f['body'])
+local gone = redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[1])
-return id
+return {id, gone}
 `)
