@@ -61,7 +61,9 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, o Options) 
 	var sim *Simulation
 	if cfg.Local {
 		var err error
-		sim, err = Simulate(&cfg, log)
+		// A console session of its own (a run, not a test) gets a
+		// simulated workspace of its own too.
+		sim, err = simulate(&cfg, log, o.Session == "")
 		if err != nil {
 			return err
 		}
@@ -74,6 +76,14 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, o Options) 
 	}
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
+	if cfg.Local && sim.Redis == nil {
+		// A REDIS_URL given to try the bot locally names a Redis that
+		// should answer now; without this check a typo or a server not
+		// started leaves the console waiting for the bot without a word.
+		if err := ping(ctx, rdb, localRedisWait); err != nil {
+			return fmt.Errorf("allinone: the Redis at %s (REDIS_URL) does not answer: %w", ropts.Addr, err)
+		}
+	}
 
 	ln := o.Listener
 	if ln == nil {
@@ -115,14 +125,15 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, o Options) 
 		q := workqueue.New(rdb, workqueue.Options{Log: log})
 		defer q.Close()
 		done := sim.console(ctx, o, gatewayURL, cfg.SlackSigningSecret, func(ctx context.Context) error {
-			return waitIdle(ctx, q)
+			return waitIdle(ctx, q, cfg.RedisHeartbeatLimit)
 		})
 		start("console", func(ctx context.Context) error {
 			err := done(ctx)
 			if err != nil && ctx.Err() == nil {
 				// Reported before the cancel, after which start would
-				// take it for a consequence of stopping.
-				errs <- fmt.Errorf("console: %w", err)
+				// take it for a consequence of stopping. The console's
+				// errors say "console:" themselves.
+				errs <- err
 			}
 			cancel() // the script or the input is over: stop the bot
 			return nil
@@ -157,16 +168,54 @@ func listen(cfg config.Config, log zerolog.Logger) (net.Listener, error) {
 	return ln, nil
 }
 
+// localRedisWait is how long the local all-in-one waits for the Redis of
+// its REDIS_URL to answer at start.
+const localRedisWait = 5 * time.Second
+
+// ping waits until rdb answers, for at most wait.
+func ping(ctx context.Context, rdb *redis.Client, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error // Redis's last answer, more telling than the deadline
+	for {
+		err := rdb.Ping(ctx).Err()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return last
+		case <-tick.C:
+		}
+	}
+}
+
 // waitIdle returns once every stream is drained: nothing waiting, nothing in
 // flight. An entry is acknowledged only after its handler finished, so every
-// Web API call an event caused has been made by then.
-func waitIdle(ctx context.Context, q *workqueue.Queue) error {
+// Web API call an event caused has been made by then. When Redis has not
+// answered for limit (the bot has stopped working by then too), it gives
+// up with Redis's error.
+func waitIdle(ctx context.Context, q *workqueue.Queue, limit time.Duration) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
+	var failing time.Time // since when Stats has failed; zero while it works
 	for {
 		st, err := q.Stats(ctx, slackevent.All)
-		if err == nil && st.Idle() {
+		switch {
+		case err == nil && st.Idle():
 			return nil
+		case err == nil:
+			failing = time.Time{}
+		case ctx.Err() != nil:
+		case failing.IsZero():
+			failing = time.Now()
+		case time.Since(failing) >= limit:
+			return fmt.Errorf("redis has not answered for %v: %w", limit, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -126,7 +126,7 @@ func testDeployment(t *testing.T, rs *redistest.Server, settings map[string]stri
 	// Nothing more once the queue is drained: the retry was a duplicate.
 	q := workqueue.New(rs.Client(), workqueue.Options{})
 	defer q.Close()
-	if err := waitIdle(wctx, q); err != nil {
+	if err := waitIdle(wctx, q, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(slack.CallsTo("chat.postMessage")); n != 1 {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -35,11 +36,30 @@ type Simulation struct {
 	cfg        config.Config // as pointed at the simulation
 	out        io.Writer     // the console's
 	episodes   int
+	userTag    string       // in the IDs of people the console adds; "" leaves them to the fake
+	users      atomic.Int64 // people the console added
+	clBase     int          // /merge's CLs are numbered from it; 0 leaves them to the fake
+	merged     int          // CLs /merge merged
 }
 
 // Simulate starts the simulated services and points cfg at them.
 func Simulate(cfg *config.Config, log zerolog.Logger) (*Simulation, error) {
+	return simulate(cfg, log, false)
+}
+
+// simulate is Simulate. With fresh, the people the console adds and the
+// CLs merged in the simulated Gerrit get IDs and numbers of this run's
+// own: a kept Redis (REDIS_URL) remembers whom earlier runs welcomed and
+// which CLs they announced, and each run's workspace is a new one, whose
+// newcomers and CLs are news. Without it (tests with a fixed console
+// session) they are the same each run.
+func simulate(cfg *config.Config, log zerolog.Logger, fresh bool) (*Simulation, error) {
 	s := &Simulation{log: log}
+	if fresh {
+		s.userTag = strings.ToUpper(randomHex(3))
+		// Unique for a day, and the bot forgets CLs after an hour.
+		s.clBase = 100000 + int(time.Now().Unix()%86400)*10
+	}
 	if cfg.RedisURL == "" {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
@@ -70,6 +90,8 @@ func Simulate(cfg *config.Config, log zerolog.Logger) (*Simulation, error) {
 
 	now := time.Now()
 	s.Gerrit = fakeweb.NewGerrit()
+	// The same CL each run: a kept Redis has it as seen, a new one
+	// records it on the first run ever.
 	s.Gerrit.Merge(fakeweb.Change{Number: 1, Project: "go", Subject: "all: a change merged before the bot started", Submitted: now.Add(-time.Hour)})
 	s.Feed = fakeweb.NewFeed(fakeweb.RSS, "Go Time", "https://changelog.com/gotime")
 	s.Feed.Add(fakeweb.Item{ID: "gotime-1", Title: "An episode published before the bot started", Link: "https://changelog.com/gotime/1", Published: now.Add(-24 * time.Hour)})
@@ -125,7 +147,7 @@ var readOnly = map[string]bool{
 // printer prints the simulated Slack's calls, each once, in order.
 type printer struct {
 	mu   sync.Mutex
-	out  io.Writer
+	emit func(string) // the console's Interject
 	fake *slackfake.Server
 	all  bool
 	last int // Seq of the last call printed
@@ -134,6 +156,12 @@ type printer struct {
 func (p *printer) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	var b strings.Builder
+	defer func() {
+		if b.Len() > 0 {
+			p.emit(b.String())
+		}
+	}()
 	for _, c := range p.fake.Calls() {
 		if c.Seq <= p.last {
 			continue
@@ -146,18 +174,18 @@ func (p *printer) flush() {
 		if !c.OK() {
 			line += fmt.Sprintf("  [answered %d %s]", c.Status, c.Error)
 		}
-		fmt.Fprintln(p.out, line)
+		fmt.Fprintln(&b, line)
 	}
 }
 
 // console returns the body of the console goroutine.
 func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret string, idle func(context.Context) error) func(context.Context) error {
-	p := &printer{out: o.Out, fake: s.Slack, all: o.AllCalls}
+	p := &printer{fake: s.Slack, all: o.AllCalls}
 	s.out = o.Out
 	c := &console.Console{
 		Out: o.Out, GatewayURL: gatewayURL, SigningSecret: secret,
 		TeamID: s.Slack.TeamID(), AppID: "A0GOPHERBOT", Session: o.Session,
-		Workspace: workspace{s.Slack},
+		Workspace: workspace{s},
 		Commands:  s.commands(),
 		Idle: func(ctx context.Context) error {
 			err := idle(ctx)
@@ -165,11 +193,25 @@ func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret 
 			return err
 		},
 	}
+	p.emit = c.Interject
 	return func(ctx context.Context) error {
 		// Wait for the first idle moment so start-up calls are not mixed
-		// into the first line's output.
+		// into the first line's output. The background tasks begin with
+		// calls of their own (the channel cache, the first welcome
+		// sweep), which an idle queue knows nothing of: wait for those
+		// too, for a while (another process may hold the lease).
+		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		s.Slack.WaitFor(wctx, func(calls []slackfake.Call) bool {
+			var list, sweep bool
+			for _, c := range calls {
+				list = list || c.Method == "conversations.list"
+				sweep = sweep || c.Method == "users.list"
+			}
+			return list && sweep
+		})
+		cancel()
 		if err := idle(ctx); err != nil {
-			return err
+			return fmt.Errorf("console: waiting for the bot: %w", err)
 		}
 		p.flush()
 		if !o.Script {
@@ -207,8 +249,13 @@ func (s *Simulation) commands() map[string]console.Command {
 				return err
 			}
 			seq := s.lastSeq()
-			c := s.Gerrit.Merge(fakeweb.Change{Project: "go", Subject: arg})
-			return s.waitPost(ctx, seq, s.cfg.GerritChannel, fmt.Sprintf("CL %d", c.Number))
+			number := 0
+			if s.clBase != 0 {
+				s.merged++
+				number = s.clBase + s.merged
+			}
+			c := s.Gerrit.Merge(fakeweb.Change{Number: number, Project: "go", Subject: arg})
+			return s.waitPost(ctx, seq, s.cfg.GerritChannel, fmt.Sprintf("CL %d", c.Number), "")
 		}},
 		"/episode": {Usage: "/episode TITLE", Help: "a new episode appears in the simulated Go Time feed", Run: func(ctx context.Context, arg string) error {
 			if arg == "" {
@@ -223,7 +270,7 @@ func (s *Simulation) commands() map[string]console.Command {
 				ID: fmt.Sprintf("gotime-sim-%d", s.episodes), Title: arg, Published: time.Now(),
 				Link: fmt.Sprintf("https://changelog.com/gotime/sim-%d", s.episodes),
 			})
-			return s.waitPost(ctx, seq, s.cfg.Feeds[0].Channel, "the episode")
+			return s.waitPost(ctx, seq, s.cfg.Feeds[0].Channel, "the episode", "")
 		}},
 		"/live": {Usage: "/live TITLE", Help: "the simulated Go Time show goes live (announced at most once a day)", Run: func(ctx context.Context, arg string) error {
 			if err := polled(ctx, s.Live.Requests); err != nil {
@@ -231,7 +278,8 @@ func (s *Simulation) commands() map[string]console.Command {
 			}
 			seq := s.lastSeq()
 			s.Live.SetLive(arg, "https://changelog.com/live", time.Now())
-			return s.waitPost(ctx, seq, s.cfg.GoTimeChannel, "the live show")
+			return s.waitPost(ctx, seq, s.cfg.GoTimeChannel, "the live show",
+				"it announces the show at most once a day") // and logs nothing about a second one
 		}},
 	}
 }
@@ -265,8 +313,9 @@ func (s *Simulation) lastSeq() int {
 
 // waitPost waits until the bot posts to channel (a name) after call seq.
 // Nothing within a few polls is not an error: shadow mode and the once-a-day
-// rule post nothing, and the note says so.
-func (s *Simulation) waitPost(ctx context.Context, seq int, channel, what string) error {
+// rule post nothing, and the note says so, with why when the command knows
+// a likely reason the logs do not tell.
+func (s *Simulation) waitPost(ctx context.Context, seq int, channel, what, why string) error {
 	ch, ok := s.Slack.ChannelByName(channel)
 	if !ok {
 		return fmt.Errorf("no channel #%s in the simulated workspace", channel)
@@ -282,21 +331,34 @@ func (s *Simulation) waitPost(ctx context.Context, seq int, channel, what string
 		return false
 	})
 	if err != nil && ctx.Err() == nil {
-		fmt.Fprintf(s.out, "(the bot posted nothing about %s within 5s; see the logs for why)\n", what)
+		switch {
+		case !s.cfg.Production:
+			why = fmt.Sprintf("GOPHERBOT_ENV=%s is shadow mode, which posts nothing on its own: the logs show what it would have posted", s.cfg.Env)
+		case why == "":
+			why = "see the logs for why"
+		}
+		fmt.Fprintf(s.out, "(the bot posted nothing about %s within 5s; %s)\n", what, why)
 	}
 	return ctx.Err()
 }
 
 // workspace lets the console act in the simulated Slack workspace.
-type workspace struct{ s *slackfake.Server }
+type workspace struct{ sim *Simulation }
 
-func (w workspace) BotUserID() string { return w.s.Bot().ID }
+func (w workspace) slack() *slackfake.Server { return w.sim.Slack }
+
+func (w workspace) BotUserID() string { return w.slack().Bot().ID }
 
 func (w workspace) User(name string) (string, bool) {
-	if u, ok := w.s.UserByName(name); ok {
+	s := w.slack()
+	if u, ok := s.UserByName(name); ok {
 		return u.ID, false
 	}
-	u, err := w.s.AddUser(slackfake.User{Name: name, RealName: strings.ToUpper(name[:1]) + name[1:]})
+	id := ""
+	if w.sim.userTag != "" {
+		id = fmt.Sprintf("U%s%03d", w.sim.userTag, w.sim.users.Add(1))
+	}
+	u, err := s.AddUser(slackfake.User{ID: id, Name: name, RealName: strings.ToUpper(name[:1]) + name[1:]})
 	if err != nil {
 		// Only a taken name fails, and we just looked it up.
 		panic(fmt.Sprintf("allinone: add user %q: %v", name, err))
@@ -305,15 +367,15 @@ func (w workspace) User(name string) (string, bool) {
 }
 
 func (w workspace) UserID(name string) (string, bool) {
-	u, ok := w.s.UserByName(name)
+	u, ok := w.slack().UserByName(name)
 	return u.ID, ok
 }
 
 func (w workspace) Channel(name string) (string, bool) {
-	if c, ok := w.s.ChannelByName(name); ok {
+	if c, ok := w.slack().ChannelByName(name); ok {
 		return c.ID, false
 	}
-	c, err := w.s.AddChannel(slackfake.Channel{Name: name, Members: []string{w.s.Bot().ID}})
+	c, err := w.slack().AddChannel(slackfake.Channel{Name: name, Members: []string{w.slack().Bot().ID}})
 	if err != nil {
 		panic(fmt.Sprintf("allinone: add channel %q: %v", name, err))
 	}
@@ -321,26 +383,26 @@ func (w workspace) Channel(name string) (string, bool) {
 }
 
 func (w workspace) ChannelID(name string) (string, bool) {
-	c, ok := w.s.ChannelByName(name)
+	c, ok := w.slack().ChannelByName(name)
 	return c.ID, ok
 }
 
 func (w workspace) DM(user string) string {
-	id, _, err := w.s.OpenIM(user)
+	id, _, err := w.slack().OpenIM(user)
 	if err != nil {
 		panic(fmt.Sprintf("allinone: open DM with %s: %v", user, err))
 	}
 	return id
 }
 
-func (w workspace) JoinChannel(user, channel string) { _ = w.s.JoinChannel(channel, user) }
+func (w workspace) JoinChannel(user, channel string) { _ = w.slack().JoinChannel(channel, user) }
 
 func (w workspace) Member(user, channel string) bool {
-	c, ok := w.s.Channel(channel)
+	c, ok := w.slack().Channel(channel)
 	return ok && slices.Contains(c.Members, user)
 }
 
 func (w workspace) AddFile(name string, content []byte) (string, string) {
-	f := w.s.AddFile(name, content)
+	f := w.slack().AddFile(name, content)
 	return f.ID, f.URLPrivate
 }

@@ -9,9 +9,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/gophers/gopherbot/config"
@@ -29,6 +31,7 @@ func Main(name string, role config.Role, run RunFunc) {
 		os.Exit(2)
 	}
 	log := NewLogger(os.Stderr, cfg, name)
+	RouteRedisLogs(log)
 	log.Info().Object("config", cfg).Msg("starting")
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -58,4 +61,18 @@ func NewLogger(w io.Writer, cfg config.Config, name string) zerolog.Logger {
 		c = c.Str("slug", cfg.HerokuSlugCommit)
 	}
 	return c.Logger()
+}
+
+// RouteRedisLogs sends what go-redis logs itself (failed dials, pool
+// trouble; plain text on stderr by default) to log as warnings, so that a
+// process's stderr stays one JSON object a line. go-redis has one logger
+// per process: the last call wins.
+func RouteRedisLogs(log zerolog.Logger) {
+	redis.SetLogger(redisLogger{log.With().Str("component", "go-redis").Logger()})
+}
+
+type redisLogger struct{ log zerolog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn().Msg(strings.TrimSpace(fmt.Sprintf(format, v...)))
 }

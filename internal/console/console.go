@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -81,6 +82,9 @@ type Console struct {
 	started bool
 	lastTS  map[string]string // conversation ID -> ts of the last message said there
 	thread  string            // ts of the thread being talked in; "" outside threads
+
+	outMu     sync.Mutex // held while Interject and the prompt write to Out
+	prompting string     // the prompt the console waits at; "" when it does not
 }
 
 // Help is the console's own help.
@@ -96,6 +100,7 @@ Commands:
   /thread         talk in a thread under the last message said here; again to leave it
   """             on a line of its own, starts and ends a message of several lines (a code paste)
   /help           this text
+  /quit           stop the bot (so do Ctrl-D and Ctrl-C)
 Every Web API call the bot makes is printed: method, where, text.`
 
 func (c *Console) now() time.Time {
@@ -143,17 +148,21 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 	src := readLines(r, ctx.Done())
 	var failed int
 	var first error
-	for n := 1; ; n++ {
+	for {
 		if prompt {
-			fmt.Fprint(c.Out, c.Prompt())
+			c.showPrompt()
 		}
 		raw, ok := src.next(ctx)
+		if prompt {
+			c.leavePrompt(!ok)
+		}
 		if !ok {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			break
 		}
+		n := src.n // the line's number in the input, for the error
 		line := strings.TrimSpace(raw)
 		if line == "" || strings.HasPrefix(line, "# ") || line == "#" {
 			continue
@@ -189,8 +198,11 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 			return ctx.Err()
 		}
 	}
-	if src.err != nil || !echo || first == nil {
-		return src.err
+	if src.err != nil {
+		return fmt.Errorf("console: %w", src.err)
+	}
+	if !echo || first == nil {
+		return nil
 	}
 	return fmt.Errorf("console: %d line(s) of the script failed; the first, %w", failed, first)
 }
@@ -201,22 +213,33 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 type lineSource struct {
 	ch  chan string
 	err error // the scanner's error; read it once ch is closed
+	n   int   // the number of the line next returned last, from 1
 }
+
+// maxLine is the longest line the console reads.
+const maxLine = 1 << 20
 
 func readLines(r io.Reader, done <-chan struct{}) *lineSource {
 	l := &lineSource{ch: make(chan string)}
 	go func() {
 		defer close(l.ch)
 		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		sc.Buffer(make([]byte, 64<<10), maxLine)
+		read := 0
 		for sc.Scan() {
+			read++
 			select {
 			case l.ch <- sc.Text():
 			case <-done:
 				return
 			}
 		}
-		l.err = sc.Err()
+		switch err := sc.Err(); {
+		case errors.Is(err, bufio.ErrTooLong):
+			l.err = fmt.Errorf("line %d is longer than %d bytes", read+1, maxLine)
+		case err != nil:
+			l.err = fmt.Errorf("line %d: %w", read+1, err)
+		}
 	}()
 	return l
 }
@@ -226,6 +249,9 @@ func readLines(r io.Reader, done <-chan struct{}) *lineSource {
 func (l *lineSource) next(ctx context.Context) (line string, ok bool) {
 	select {
 	case line, ok = <-l.ch:
+		if ok {
+			l.n++
+		}
 		return line, ok
 	case <-ctx.Done():
 		return "", false
@@ -280,10 +306,11 @@ func (c *Console) Line(ctx context.Context, line string) error {
 	case "/quit", "/exit":
 		return errQuit
 	case "/as":
-		if !validName(arg) {
+		name := strings.TrimPrefix(arg, "@")
+		if !validName(name) {
 			return fmt.Errorf("/as wants a name of letters, digits, '-', '_' or '.', got %q", arg)
 		}
-		c.user = strings.ToLower(arg)
+		c.user = strings.ToLower(name)
 		if c.channel == "" {
 			c.thread = "" // another person's DM is another conversation
 		}
@@ -512,4 +539,36 @@ func Sign(secret, timestamp string, body []byte) string {
 	m.Write([]byte("v0:" + timestamp + ":"))
 	m.Write(body)
 	return "v0=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Interject prints s, output that did not come from a line (the bot's
+// calls between two lines), from any goroutine. While the console waits at
+// its prompt, s goes on a line of its own and the prompt is shown again.
+func (c *Console) Interject(s string) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.prompting != "" {
+		s = "\n" + s + c.prompting
+	}
+	io.WriteString(c.Out, s)
+}
+
+// showPrompt prints the prompt and notes that the console waits at it.
+func (c *Console) showPrompt() {
+	p := c.Prompt()
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	fmt.Fprint(c.Out, p)
+	c.prompting = p
+}
+
+// leavePrompt notes that a line came, or none will; with end, no line
+// came to end the prompt's line, so the console ends it.
+func (c *Console) leavePrompt(end bool) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if end && c.prompting != "" {
+		fmt.Fprintln(c.Out)
+	}
+	c.prompting = ""
 }

@@ -75,6 +75,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	// The queue logs what it changes (requeued, discarded) as JSON on
 	// stderr.
 	log := cli.NewLogger(stderr, cfg, "queuectl")
+	cli.RouteRedisLogs(log)
 	q := workqueue.New(rdb, workqueue.Options{MaxLen: cfg.StreamMaxLen, Log: log})
 	defer q.Close()
 	err = run(ctx, q)
