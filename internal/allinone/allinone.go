@@ -99,6 +99,11 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, o Options) 
 	if err != nil {
 		return err
 	}
+	if cfg.Local {
+		// Stopping waits for the read in progress; a console user or a
+		// script should not wait 2s for it.
+		cons.ReadBlock = localReadBlock
+	}
 	gw := gateway.New(cfg, log.With().Str("part", "gateway").Logger(), rdb)
 	bg := bgtasks.New(cfg, log.With().Str("part", "bgtasks").Logger(), rdb, slack, bgtasks.Options{})
 
@@ -167,6 +172,9 @@ func listen(cfg config.Config, log zerolog.Logger) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// localReadBlock is how long the local consumer's reads wait for events.
+const localReadBlock = 100 * time.Millisecond
 
 // localRedisWait is how long the local all-in-one waits for the Redis of
 // its REDIS_URL to answer at start.

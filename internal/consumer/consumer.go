@@ -80,6 +80,13 @@ type Consumer struct {
 
 	// tune, when set, adjusts the queue's options (tests shorten its waits).
 	tune func(*workqueue.Options)
+
+	// ReadBlock is how long one read of the queue waits for new events,
+	// and so how long stopping may wait for the read in progress (its
+	// events are run before Run returns); 0 keeps the queue's default,
+	// 2s. The local all-in-one shortens it, so that a console script
+	// ends soon after its last line.
+	ReadBlock time.Duration
 }
 
 var _ workqueue.Handler = (*Consumer)(nil)
@@ -148,6 +155,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		// waits for new entries; asking for at most half of them leaves
 		// the reclaimer slots to take over the entries of a dead consumer.
 		ReadBatch: max(1, c.cfg.Concurrency/2),
+		Block:     c.ReadBlock,
 		Log:       c.base,
 	}
 	if c.tune != nil {

@@ -365,3 +365,20 @@ func (e *env) seen() []string {
 	}
 	return out
 }
+
+// ReadBlock reaches the queue's reads (the local all-in-one shortens it).
+func TestReadBlock(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	got := make(chan time.Duration, 1)
+	e.c.tune = func(o *workqueue.Options) { got <- o.Block }
+	e.c.ReadBlock = 123 * time.Millisecond
+	e.start()
+	select {
+	case b := <-got:
+		if b != 123*time.Millisecond {
+			t.Errorf("the queue reads with Block %v; want ReadBlock, 123ms", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not build the queue's options")
+	}
+}
