@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
+	"mime"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/mmcdole/gofeed"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/net/html/charset"
 
 	"github.com/gophers/gopherbot/config"
 )
@@ -47,15 +51,17 @@ type feedItem struct {
 
 // pollFeed posts the new items of one feed, oldest first.
 func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
-	body, err := r.get(ctx, f.URL, "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5")
+	shown := redactURL(f.URL)
+	a, err := r.fetch(ctx, f.URL, "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5")
 	if err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
-	feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+	base := a.url
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(xmlUTF8(a.body, a.contentType)))
 	if err != nil {
-		return fmt.Errorf("feed %s: parse: %w", f.URL, err)
+		return fmt.Errorf("feed %s: parse: %w", shown, err)
 	}
-	items := feedItems(feed)
+	items := feedItems(feed, base)
 	seenKey, initKey := feedKeys(f)
 	now := r.now()
 
@@ -77,13 +83,13 @@ func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
 		if err := r.rdb.SetNX(ctx, initKey, now.Unix(), 0).Err(); err != nil {
 			return fmt.Errorf("feed: record first run: %w", err)
 		}
-		r.log.Info().Str("task", "feed").Str("url", f.URL).Int("items", len(items)).Msg("first run: recorded the items there are; posting only newer ones")
+		r.log.Info().Str("task", "feed").Str("url", shown).Int("items", len(items)).Msg("first run: recorded the items there are; posting only newer ones")
 		return nil
 	}
 
-	title := strings.TrimSpace(feed.Title)
+	title := feedTitle(feed.Title)
 	if title == "" {
-		title = f.URL
+		title = base.Host
 	}
 	for _, it := range items {
 		if r.cfg.FeedMaxAge > 0 && it.date != nil && now.Sub(*it.date) > r.cfg.FeedMaxAge {
@@ -102,9 +108,9 @@ func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
 		case errors.Is(err, errRefusedItem):
 			continue // logged; the newer items go on
 		case err != nil:
-			return fmt.Errorf("feed %s: post %s: %w", f.URL, it.id, err)
+			return fmt.Errorf("feed %s: post %s: %w", shown, it.id, err)
 		}
-		r.log.Info().Str("task", "feed").Str("url", f.URL).Str("item", it.id).Msg("posted feed item")
+		r.log.Info().Str("task", "feed").Str("url", shown).Str("item", it.id).Msg("posted feed item")
 	}
 
 	keep := max(feedKeep, 2*len(items))
@@ -114,14 +120,15 @@ func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
 	return nil
 }
 
-// feedItems turns the parsed feed into items, oldest first. Feeds list the
-// newest first; when every item is dated the dates decide.
-func feedItems(feed *gofeed.Feed) []feedItem {
+// feedItems turns the parsed feed, fetched from base, into items, oldest
+// first. Feeds list the newest first; when every item is dated the dates
+// decide.
+func feedItems(feed *gofeed.Feed, base *url.URL) []feedItem {
 	var items []feedItem
 	for _, it := range slices.Backward(feed.Items) {
 		fi := feedItem{
 			id:    strings.TrimSpace(it.GUID),
-			title: strings.TrimSpace(it.Title),
+			title: feedTitle(it.Title),
 			link:  strings.TrimSpace(it.Link),
 			date:  it.PublishedParsed,
 		}
@@ -133,18 +140,66 @@ func feedItems(feed *gofeed.Feed) []feedItem {
 			fi.text = it.Content
 		}
 		if fi.id == "" {
-			fi.id = fi.link
+			fi.id = fi.link // as written: the ID must not change with the feed's address
 		}
 		if fi.id == "" {
-			h := sha256.Sum256([]byte(fi.title + "\x00" + it.Published + "\x00" + fi.text))
+			h := sha256.Sum256([]byte(strings.TrimSpace(it.Title) + "\x00" + it.Published + "\x00" + fi.text))
 			fi.id = "sha256:" + hex.EncodeToString(h[:12])
 		}
+		fi.link = absLink(base, fi.link)
 		items = append(items, fi)
 	}
 	if !slices.ContainsFunc(items, func(it feedItem) bool { return it.date == nil }) {
 		slices.SortStableFunc(items, func(a, b feedItem) int { return a.date.Compare(*b.date) })
 	}
 	return items
+}
+
+// xmlDecl is an XML declaration that names the document's encoding.
+var xmlDecl = regexp.MustCompile(`^\x{FEFF}?\s*<\?xml[^>]*\sencoding\s*=`)
+
+// xmlUTF8 is an XML document in UTF-8, given the Content-Type it came
+// with. A document that names its encoding itself is left to the parser,
+// which reads the declaration; so is one that is valid UTF-8 already
+// (servers often add a wrong default charset). Otherwise the charset of
+// the Content-Type decides, as RFC 7303 says: without it the parser
+// would fail on the first accented letter.
+func xmlUTF8(body []byte, contentType string) []byte {
+	_, params, err := mime.ParseMediaType(contentType)
+	label := strings.ToLower(params["charset"])
+	if err != nil || label == "" || label == "utf-8" || label == "utf8" || utf8.Valid(body) || xmlDecl.Match(body) {
+		return body
+	}
+	rd, err := charset.NewReaderLabel(label, bytes.NewReader(body))
+	if err != nil {
+		return body // an unknown charset: the parser says what is wrong
+	}
+	out, err := io.ReadAll(rd)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// feedTitle is a feed's or an item's title as text. Titles are often HTML
+// even where the format says text (an Atom title of type "html", an RSS
+// title in CDATA): their entities are decoded, else "&amp;" would show.
+func feedTitle(s string) string {
+	return strings.TrimSpace(html.UnescapeString(s))
+}
+
+// absLink resolves a relative link against the feed's address (RFC 4287
+// for Atom; what readers do for RSS). A link that is no URL is kept as it
+// is: it is escaped when posted.
+func absLink(base *url.URL, link string) string {
+	if link == "" || base == nil {
+		return link
+	}
+	u, err := url.Parse(link)
+	if err != nil || u.IsAbs() {
+		return link
+	}
+	return base.ResolveReference(u).String()
 }
 
 // feedText is the post for one item: the title and link of a podcast
@@ -162,7 +217,9 @@ func feedText(feedTitle string, it feedItem) string {
 		}
 	}
 	if it.link != "" {
-		b.WriteString("\n" + it.link)
+		// Escaped like any text: Slack reads a link's &amp; as &, and
+		// a "<" in a site's link must not open a mention.
+		b.WriteString("\n" + slackEscape(it.link))
 	}
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 )
 
 // maxBody bounds what we read from Gerrit, a feed or the live status.
@@ -17,11 +18,32 @@ const userAgent = "gopherbot (+https://github.com/gophers/gopherbot)"
 // errTooBig is returned for an answer over maxBody.
 var errTooBig = errors.New("answer too large")
 
-// get fetches url and returns its body when the status is 200.
-func (r *Runner) get(ctx context.Context, url, accept string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// get fetches rawURL and returns its body when the status is 200.
+func (r *Runner) get(ctx context.Context, rawURL, accept string) ([]byte, error) {
+	a, err := r.fetch(ctx, rawURL, accept)
+	return a.body, err
+}
+
+// answer is what fetch got.
+type answer struct {
+	body []byte
+	// url is where the body came from, after redirects: the body's
+	// relative links resolve against it.
+	url         *url.URL
+	contentType string
+}
+
+// fetch is get that also returns where the body came from and its type.
+func (r *Runner) fetch(ctx context.Context, rawURL, accept string) (answer, error) {
+	// Errors name the address without its password (an authenticated
+	// Gerrit's https://user:password@host/a): they are logged.
+	shown := redactURL(rawURL)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", url, err)
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // its URL shows the password
+		}
+		return answer{}, fmt.Errorf("get %s: %w", shown, err)
 	}
 	req.Header.Set("User-Agent", userAgent)
 	if accept != "" {
@@ -29,19 +51,28 @@ func (r *Runner) get(ctx context.Context, url, accept string) ([]byte, error) {
 	}
 	resp, err := r.httpc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("get: %w", err)
+		return answer{}, fmt.Errorf("get: %w", err) // net/http's error hides the password itself
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-		return nil, fmt.Errorf("get %s: %s: %q", url, resp.Status, snippet)
+		return answer{}, fmt.Errorf("get %s: %s: %q", shown, resp.Status, snippet)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", url, err)
+		return answer{}, fmt.Errorf("get %s: %w", shown, err)
 	}
 	if len(body) > maxBody {
-		return nil, fmt.Errorf("get %s: %w", url, errTooBig)
+		return answer{}, fmt.Errorf("get %s: %w", shown, errTooBig)
 	}
-	return body, nil
+	return answer{body: body, url: resp.Request.URL, contentType: resp.Header.Get("Content-Type")}, nil
+}
+
+// redactURL is rawURL with the password of its user info, if any, hidden.
+func redactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(an unreadable address)"
+	}
+	return u.Redacted()
 }

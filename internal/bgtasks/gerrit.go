@@ -95,9 +95,9 @@ func parseGerrit(body []byte) ([]gerritChange, error) {
 	return cs, nil
 }
 
-// gerritQuery runs a change search, following _more_changes through pages.
-func (r *Runner) gerritQuery(ctx context.Context, q string, maxPages int) ([]gerritChange, error) {
-	var all []gerritChange
+// gerritQuery runs a change search, following _more_changes through up to
+// maxPages pages; more reports that Gerrit had more than those.
+func (r *Runner) gerritQuery(ctx context.Context, q string, maxPages int) (all []gerritChange, more bool, err error) {
 	for range maxPages {
 		v := url.Values{
 			"q": {q},
@@ -109,19 +109,18 @@ func (r *Runner) gerritQuery(ctx context.Context, q string, maxPages int) ([]ger
 		}
 		body, err := r.get(ctx, r.cfg.GerritURL+"/changes/?"+v.Encode(), "application/json")
 		if err != nil {
-			return nil, fmt.Errorf("gerrit: %w", err)
+			return nil, false, fmt.Errorf("gerrit: %w", err)
 		}
 		cs, err := parseGerrit(body)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		all = append(all, cs...)
 		if len(cs) == 0 || !cs[len(cs)-1].MoreChanges {
-			return all, nil
+			return all, false, nil
 		}
 	}
-	r.log.Warn().Str("task", "gerrit").Int("changes", len(all)).Msg("more merged CLs than a catch-up reads; the oldest are not posted")
-	return all, nil
+	return all, true, nil
 }
 
 // pollGerrit posts the CLs merged since the last round, oldest first.
@@ -147,9 +146,12 @@ func (r *Runner) pollGerrit(ctx context.Context) error {
 	// after: filters on the last update, which is never before the
 	// submission, so every CL submitted since is in the answer.
 	q := fmt.Sprintf(`status:merged after:"%s"`, time.UnixMilli(since).UTC().Format("2006-01-02 15:04:05.000 -0700"))
-	changes, err := r.gerritQuery(ctx, q, gerritMaxPages)
+	changes, more, err := r.gerritQuery(ctx, q, gerritMaxPages)
 	if err != nil {
 		return err
+	}
+	if more {
+		r.log.Warn().Str("task", "gerrit").Int("changes", len(changes)).Msg("more merged CLs than a catch-up reads; the oldest are not posted")
 	}
 	changes = slices.DeleteFunc(changes, func(c gerritChange) bool {
 		return c.Status != "MERGED" || c.Submitted.IsZero() || c.submittedMS() < floor || c.submittedMS() < since
@@ -188,7 +190,8 @@ func (r *Runner) pollGerrit(ctx context.Context) error {
 // firstGerrit records the newest merged CL as the floor and posts nothing:
 // a new installation must not announce the project's history.
 func (r *Runner) firstGerrit(ctx context.Context) error {
-	changes, err := r.gerritQuery(ctx, "status:merged", 1)
+	// One page is enough: only the newest matter, and nothing is posted.
+	changes, _, err := r.gerritQuery(ctx, "status:merged", 1)
 	if err != nil {
 		return err
 	}

@@ -137,16 +137,19 @@ func goTimeText(st liveStatus, schedule string) string {
 		b.WriteString(": " + slackEscape(t))
 	}
 	b.WriteString("\nCome listen along and chat with the panel")
+	// Links are escaped like any text (Slack reads &amp; in a link as &):
+	// the status is another site's answer, and a "<" in it must not open
+	// a mention.
 	switch {
 	case st.URL != "":
-		b.WriteString(": " + st.URL)
+		b.WriteString(": " + slackEscape(st.URL))
 	case schedule != "":
-		b.WriteString(": " + schedule)
+		b.WriteString(": " + slackEscape(schedule))
 	default:
 		b.WriteString(".")
 	}
 	if schedule != "" && st.URL != "" && schedule != st.URL {
-		b.WriteString("\nMissed it? The next shows are listed at " + schedule)
+		b.WriteString("\nMissed it? The next shows are listed at " + slackEscape(schedule))
 	}
 	return b.String()
 }

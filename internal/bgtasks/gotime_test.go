@@ -87,6 +87,10 @@ func TestGoTimeText(t *testing.T) {
 			":studio_microphone: Go Time is live right now\nCome listen along and chat with the panel: " + sched},
 		{"the same page once", liveStatus{Live: true, URL: sched}, sched,
 			":studio_microphone: Go Time is live right now\nCome listen along and chat with the panel: " + sched},
+		// The status is another site's answer: its link cannot open a
+		// mention (<!channel>) or break the markup.
+		{"stream link escaped", liveStatus{Live: true, URL: "https://example.com/live?a=1&b=<!channel>"}, sched,
+			":studio_microphone: Go Time is live right now\nCome listen along and chat with the panel: https://example.com/live?a=1&amp;b=&lt;!channel&gt;\nMissed it? The next shows are listed at " + sched},
 		{"neither", liveStatus{Live: true, Title: "a <b> & c"}, "",
 			":studio_microphone: Go Time is live right now: a &lt;b&gt; &amp; c\nCome listen along and chat with the panel."},
 	} {

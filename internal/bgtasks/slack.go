@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -141,6 +142,18 @@ func itemRefused(err error) bool {
 	return !errors.Is(err, slackapi.ErrOutcomeUnknown) && itemCodes[slackapi.Code(err)]
 }
 
+// releaseTimeout bounds giving back the claim of an item not posted.
+const releaseTimeout = 5 * time.Second
+
+// releaseContext is the context of giving a claim back after a failed
+// post. It is not the post's: a post that ran out of time before it sent
+// anything (a channel name that could not be resolved in time, a
+// connection that never opened) has a spent deadline, and the item would
+// be lost for want of a few milliseconds to release its claim.
+func releaseContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+}
+
 // deliver posts text for an item the caller has claimed, and names the
 // item in what it logs. The post gets its own deadline, not ctx's: once
 // claimed, an item no other replica will post should go out even if this
@@ -168,7 +181,9 @@ func (r *Runner) deliver(ctx context.Context, task, item, channel, text string, 
 			Msg("Slack refuses this item for good; skipping it for ever, to let the next ones through")
 		return fmt.Errorf("%w: %w", errRefusedItem, err)
 	case notSent(err):
-		if rerr := release(pctx); rerr != nil {
+		rctx, cancel := releaseContext(ctx)
+		defer cancel()
+		if rerr := release(rctx); rerr != nil {
 			r.log.Error().Str("task", task).Str("item", item).Err(rerr).Msg("cannot release the claim of an item that was not posted; it will be missed")
 			return errors.Join(err, rerr)
 		}

@@ -136,7 +136,9 @@ func (r *Runner) welcomeMember(ctx context.Context, user string, text func(conte
 		log.Info().Msg("sent the welcome DM the consumer missed")
 		return known()
 	case notSent(err):
-		if rerr := r.welcome.Release(pctx, user); rerr != nil {
+		rctx, rcancel := releaseContext(ctx)
+		defer rcancel()
+		if rerr := r.welcome.Release(rctx, user); rerr != nil {
 			log.Error().Err(rerr).Msg("cannot release the welcome claim; this member will get no welcome")
 		}
 		if errors.Is(err, errPermanent) {
