@@ -630,19 +630,37 @@ func (c *consumer) deadLetter(ctx context.Context, log zerolog.Logger, key, id s
 	q := c.q
 	octx, cancel := opContext(ctx)
 	defer cancel()
-	moved, err := deadLetterScript.Run(octx, q.rdb, []string{key, q.DeadLetterKey()},
-		q.opts.Group, id, q.opts.MaxLen,
+	reply, err := deadLetterScript.Run(octx, q.rdb, []string{key, q.DeadLetterKey()},
+		q.opts.Group, id, q.opts.MaxLen, q.opts.Consumer,
 		"kind", e.Kind, "entry", id, "id", e.ID, "body", e.Body,
-		"reason", reason, "attempts", attempt, "consumer", q.opts.Consumer).Int64()
+		"reason", reason, "attempts", attempt, "consumer", q.opts.Consumer).Slice()
+	var moved, trimmed int64
+	var owner string
+	if err == nil {
+		if len(reply) == 3 {
+			moved, _ = reply[0].(int64)
+			owner, _ = reply[1].(string)
+			trimmed, _ = reply[2].(int64)
+		} else {
+			err = fmt.Errorf("unexpected reply %v", reply)
+		}
+	}
 	switch {
 	case err != nil:
 		log.Error().Err(err).Str("reason", reason).
 			Msg("cannot dead-letter the entry; it stays pending and will be retried")
+	case owner != "":
+		log.Info().Str("reason", reason).Str("owner", owner).
+			Msg("not dead-lettered: taken over by another consumer, which runs it now")
 	case moved == 0:
 		log.Info().Str("reason", reason).Msg("not dead-lettered: no longer pending")
 	default:
 		q.deadLettered.Add(1)
 		log.Error().Str("reason", reason).Msg("entry moved to the dead-letter stream")
+		if trimmed > 0 {
+			log.Warn().Int64("dropped", trimmed).Int64("max_len", q.opts.MaxLen).
+				Msg("the oldest dead letters were dropped: the dead-letter stream reached its length cap")
+		}
 	}
 }
 

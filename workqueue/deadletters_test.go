@@ -175,3 +175,63 @@ func TestRequeueTrimCounted(t *testing.T) {
 		t.Errorf("no warning about the trimmed entries:\n%s", lb.String())
 	}
 }
+
+// An entry another consumer has taken over is not dead-lettered by its
+// former holder: the new owner runs it and decides. The owner's own call
+// moves it, and a dead-letter stream over its cap says what it dropped.
+func TestDeadLetterOwnerChecked(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t).Client()
+	kind := slackevent.TeamJoin
+	opts := fastOptions("old")
+	opts.MaxLen = 10
+	q, lb := newQueue(t, rdb, opts)
+	key := q.StreamKey(kind)
+	if err := rdb.XGroupCreateMkStream(ctx, key, q.opts.Group, "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	read := func(consumer string) string {
+		t.Helper()
+		res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.opts.Group, Consumer: consumer, Streams: []string{key, ">"}, Count: 1, Block: -1}).Result()
+		if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+			t.Fatalf("XREADGROUP as %s = %v, %v", consumer, res, err)
+		}
+		return res[0].Messages[0].ID
+	}
+	mustPublish(t, q, Event{ID: "EvPoison", Kind: kind, Body: []byte(`{}`)})
+	id := read("old")
+	// "new" takes the entry over, as a reclaim after ClaimIdle does.
+	if err := rdb.XClaim(ctx, &redis.XClaimArgs{Stream: key, Group: q.opts.Group, Consumer: "new", Messages: []string{id}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	old := &consumer{q: q, log: q.log}
+	e := Event{ID: "EvPoison", Kind: kind, Body: []byte(`{}`)}
+	old.deadLetter(ctx, old.log, key, id, e, 6, "delivered 6 times")
+	if n := rdb.XLen(ctx, q.DeadLetterKey()).Val(); n != 0 {
+		t.Fatalf("%d dead letters after the former holder's call; want none, the entry is new's", n)
+	}
+	if p := rdb.XPending(ctx, key, q.opts.Group).Val(); p.Count != 1 || p.Consumers["new"] != 1 {
+		t.Fatalf("pending %+v; want the entry still pending under new", p)
+	}
+	if !strings.Contains(lb.String(), "taken over by another consumer") {
+		t.Errorf("no log line says why it was not dead-lettered:\n%s", lb.String())
+	}
+
+	// The owner's own call moves it; over the cap, old dead letters go
+	// with a warning.
+	for i := range 300 {
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: q.DeadLetterKey(), Values: []any{"kind", kind, "reason", i}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	qNew, lbNew := newQueue(t, rdb, func() Options { o := opts; o.Consumer = "new"; return o }())
+	owner := &consumer{q: qNew, log: qNew.log}
+	owner.deadLetter(ctx, owner.log, key, id, e, 6, "delivered 6 times")
+	if p := rdb.XPending(ctx, key, q.opts.Group).Val(); p.Count != 0 {
+		t.Errorf("pending %+v after the owner dead-lettered it; want none", p)
+	}
+	if !strings.Contains(lbNew.String(), "entry moved to the dead-letter stream") ||
+		!strings.Contains(lbNew.String(), "the oldest dead letters were dropped") {
+		t.Errorf("the owner's logs do not say it moved the entry and dropped old dead letters:\n%s", lbNew.String())
+	}
+}

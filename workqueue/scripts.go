@@ -71,19 +71,27 @@ return n
 
 // deadLetterScript moves an entry to the dead-letter stream. It does nothing
 // when the entry is no longer pending, so that two consumers racing on one
-// entry write one dead letter.
+// entry write one dead letter, nor when another consumer has taken it over
+// (that one runs it now, and decides its fate).
 //
 // KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry
-// ID, ARGV[3] max length of the dead-letter stream, ARGV[4...] its fields.
-// Returns 1 when moved.
+// ID, ARGV[3] max length of the dead-letter stream, ARGV[4] this consumer,
+// ARGV[5...] the dead letter's fields.
+// Returns {1, '', trimmed} when moved (trimmed: old dead letters the length
+// guard dropped), {0, '', 0} when not pending, {0, owner, 0} when taken.
 var deadLetterScript = redis.NewScript(`
-local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if n == 0 then
-	return 0
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if not p[1] then
+	return {0, '', 0}
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
+if p[1][2] ~= ARGV[4] then
+	return {0, p[1][2], 0}
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
+local trimmed = redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[2])
-return 1
+return {1, '', trimmed}
 `)
 
 // claimScript takes over entries idle longer than the claim time, with their
