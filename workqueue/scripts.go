@@ -77,8 +77,8 @@ return n
 // KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry
 // ID, ARGV[3] max length of the dead-letter stream, ARGV[4] this consumer,
 // ARGV[5...] the dead letter's fields.
-// Returns {1, '', trimmed} when moved (trimmed: old dead letters the length
-// guard dropped), {0, '', 0} when not pending, {0, owner, 0} when taken.
+// Returns {1, "", trimmed} when moved (trimmed: old dead letters the length
+// guard dropped), {0, "", 0} when not pending, {0, owner, 0} when taken.
 var deadLetterScript = redis.NewScript(`
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if not p[1] then
