@@ -13,12 +13,16 @@ import (
 //
 //   - text: the message with every mention of the bot (<@BOT> or
 //     <@BOT|name>) removed, together with a ':' or ',' right after it
-//     ("<@BOT>: help" is "help"); links replaced by their label, or their
-//     address when they have none; &amp;, &lt; and &gt; unescaped; leading
-//     and trailing white space trimmed. Other references stay as Slack wrote
-//     them (<@U2>, <#C1|general>, <!here>), so that echoing them keeps them
-//     live. A literal "<@BOT>" that someone typed is removed too, so the text
-//     never contains the bot's mention.
+//     ("<@BOT>: help" is "help"), or a ',' right before it when it ends a
+//     sentence ("help, <@BOT>" is "help"); links replaced by their label,
+//     or their address when they have none; &amp;, &lt; and &gt;
+//     unescaped; the invisible characters that copied text brings along
+//     (zero-width space, word joiner, byte order mark) removed, so that the
+//     text is what people see; leading and trailing white space trimmed.
+//     Other references stay as Slack wrote them (<@U2>, <#C1|general>,
+//     <!here>), so that echoing them keeps them live. A literal "<@BOT>"
+//     that someone typed is removed too, so the text never contains the
+//     bot's mention.
 //   - mentions: every reference in the message other than the bot's own
 //     mention, in order, once each (by kind and ID); labels and link
 //     addresses unescaped. Slack's date formatting (<!date^...>) is not a
@@ -117,11 +121,25 @@ func Parse(rawText, botUserID string) (text string, mentions []Mention, mentione
 	}
 	b.WriteString(unescape(s))
 
-	text = b.String()
+	text = dropInvisible(b.String())
 	if botUserID != "" {
 		text = removeMentions(text, botUserID)
 	}
 	return strings.TrimSpace(text), mentions, mentioned
+}
+
+// invisible are characters that show as nothing and mean nothing in a
+// message. The zero-width joiner and non-joiner are not among them: emoji
+// sequences and some scripts need them.
+const invisible = "\u200b\u2060\ufeff"
+
+var invisibleRemover = strings.NewReplacer("\u200b", "", "\u2060", "", "\ufeff", "")
+
+func dropInvisible(s string) string {
+	if !strings.ContainsAny(s, invisible) {
+		return s
+	}
+	return invisibleRemover.Replace(s)
 }
 
 var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
@@ -184,6 +202,11 @@ func removeMentionsOnce(s, bot string) (string, bool) {
 		out = append(out, s[pos:start]...)
 		out = trimRightBlank(out)
 		rest := skipAddressPunct(s[end:])
+		if len(out) > 0 && out[len(out)-1] == ',' && (rest == "" || strings.ContainsRune(".!?", rune(rest[0]))) {
+			// The comma was there for the mention: "help, @bot" is
+			// "help", and "thanks, @bot!" is "thanks!".
+			out = trimRightBlank(out[:len(out)-1])
+		}
 		pos = len(s) - len(rest)
 		from = pos
 		if needSpace(out, rest) {
