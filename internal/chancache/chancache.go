@@ -13,6 +13,13 @@
 // A name that a full listing did not find is remembered as missing for a
 // minute (gopherbot:channels:missing:<name>), so a misspelt setting does not
 // page through the whole workspace on every event.
+//
+// A process runs one such listing at a time, and every name that misses
+// meanwhile waits for it rather than starting its own: conversations.list is
+// a tier 2 method, and a big workspace takes dozens of pages. The listing
+// goes on when the caller that started it gives up (a handler's deadline is
+// shorter than a big workspace's listing under rate limits), so that what it
+// finds is cached for the caller's retry instead of being started over.
 package chancache
 
 import (
@@ -22,6 +29,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -60,12 +68,34 @@ type Channel struct {
 	IsPrivate bool   `json:"is_private"`
 }
 
+// listTimeout bounds a listing made for a name that missed: long enough
+// for a workspace of ten thousand channels paged at tier 2 rate limits.
+const listTimeout = 5 * time.Minute
+
 // Cache is the channel cache. It is safe for concurrent use.
 type Cache struct {
 	rdb     redis.UniversalClient
 	api     Lister
 	log     zerolog.Logger
 	missTTL time.Duration
+
+	mu      sync.Mutex
+	listing *listing // the listing for names that missed, while it runs
+}
+
+// listing is a full conversations.list that names that missed wait on.
+type listing struct {
+	// wanted counts the callers still owed an answer (under Cache.mu): one
+	// that found its name is answered, one that gave up is not (its retry
+	// will look). With none left the listing stops early, as a look-up
+	// that finds its name on the first page need not list the rest.
+	wanted int
+
+	mu      sync.Mutex
+	seen    map[string]string // name -> ID, of the pages listed so far
+	changed chan struct{}     // closed, and replaced, at each page and at the end
+	done    bool
+	err     error
 }
 
 // New returns a cache in rdb that asks api on a miss.
@@ -162,10 +192,11 @@ func (c *Cache) Refresh(ctx context.Context) (int, error) {
 }
 
 // ID returns the ID of the channel with the name ('#' optional, any case).
-// On a miss it pages through conversations.list until it finds the name,
-// caching what it sees. A name Slack does not have is ErrNotFound. A
-// channel ID is returned as it is once Slack knows it, so settings may name
-// channels either way. A name in capitals that looks like an ID
+// On a miss it waits for a listing of conversations.list (the one in
+// progress, or a new one) until the name shows up; the listing caches what
+// it sees. A name Slack does not have is ErrNotFound. A channel ID is
+// returned as it is once Slack knows it, so settings may name channels
+// either way. A name in capitals that looks like an ID
 // (GENERAL) is looked up as a name when Slack has no such ID.
 func (c *Cache) ID(ctx context.Context, name string) (string, error) {
 	if id := strings.TrimSpace(name); channelID.MatchString(id) {
@@ -194,30 +225,102 @@ func (c *Cache) ID(ctx context.Context, name string) (string, error) {
 		return "", fmt.Errorf("chancache: #%s: %w", name, ErrNotFound)
 	}
 
-	c.log.Debug().Str("name", name).Msg("channel cache miss; listing channels")
+	l := c.list(ctx)
+	for {
+		l.mu.Lock()
+		id, found := l.seen[name]
+		done, lerr, changed := l.done, l.err, l.changed
+		l.mu.Unlock()
+		switch {
+		case found:
+			c.mu.Lock()
+			l.wanted--
+			c.mu.Unlock()
+			return id, nil
+		case done && lerr != nil:
+			return "", fmt.Errorf("chancache: look up #%s: %w", name, lerr)
+		case done:
+			if err := c.rdb.Set(ctx, keyMissPrefix+name, 1, c.missTTL).Err(); err != nil {
+				c.log.Warn().Err(err).Msg("cannot remember a missing channel")
+			}
+			c.log.Warn().Str("name", name).Msg("no channel of that name")
+			return "", fmt.Errorf("chancache: #%s: %w", name, ErrNotFound)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return "", fmt.Errorf("chancache: look up #%s (the listing goes on): %w", name, ctx.Err())
+		}
+	}
+}
+
+// list returns the listing in progress, or starts one. It runs apart from
+// ctx, so that it finishes (and caches what it saw) after a caller whose
+// deadline came first.
+func (c *Cache) list(ctx context.Context) *listing {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.listing; l != nil {
+		l.wanted++
+		return l
+	}
+	l := &listing{wanted: 1, seen: map[string]string{}, changed: make(chan struct{})}
+	c.listing = l
+	c.log.Debug().Msg("channel cache miss; listing channels")
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listTimeout)
+	go func() {
+		defer cancel()
+		err := c.listAll(lctx, l)
+		c.mu.Lock()
+		if c.listing == l {
+			c.listing = nil
+		}
+		c.mu.Unlock()
+		l.mu.Lock()
+		l.done, l.err = true, err
+		close(l.changed)
+		l.mu.Unlock()
+	}()
+	return l
+}
+
+// listAll pages through conversations.list into l and the cache, until the
+// last page or until nobody waits for it any more.
+func (c *Cache) listAll(ctx context.Context, l *listing) error {
 	for cursor := ""; ; {
 		chans, next, err := c.api.ListChannels(ctx, cursor, PageLimit)
 		if err != nil {
-			return "", fmt.Errorf("chancache: look up #%s: %w", name, err)
+			return err
 		}
 		if err := c.add(ctx, chans...); err != nil {
 			c.log.Warn().Err(err).Msg("cannot cache listed channels")
 		}
+		l.mu.Lock()
 		for _, ch := range chans {
-			if ch.Name == name && !ch.IsArchived {
-				return ch.ID, nil
+			if ch.Name != "" && !ch.IsArchived && !ch.IsIM {
+				l.seen[ch.Name] = ch.ID
 			}
 		}
+		if next != "" {
+			close(l.changed)
+			l.changed = make(chan struct{})
+		}
+		l.mu.Unlock()
 		if next == "" {
-			break
+			return nil
+		}
+		// Whoever joins from now on starts a listing of their own.
+		c.mu.Lock()
+		stop := l.wanted <= 0
+		if stop {
+			c.listing = nil
+		}
+		c.mu.Unlock()
+		if stop {
+			return nil
 		}
 		cursor = next
 	}
-	if err := c.rdb.Set(ctx, keyMissPrefix+name, 1, c.missTTL).Err(); err != nil {
-		c.log.Warn().Err(err).Msg("cannot remember a missing channel")
-	}
-	c.log.Warn().Str("name", name).Msg("no channel of that name")
-	return "", fmt.Errorf("chancache: #%s: %w", name, ErrNotFound)
 }
 
 // Get returns the cached channel with the ID, asking conversations.info on

@@ -3,6 +3,8 @@ package chancache
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,5 +250,126 @@ func TestUpperCaseName(t *testing.T) {
 		if id, err := e.cache.ID(ctx, name); id != want || err != nil {
 			t.Errorf("ID(%q) = %q, %v; want %q (names are case-insensitive)", name, id, err, want)
 		}
+	}
+}
+
+// gatedLister counts conversations.list calls and holds the page calls
+// whose cursor is in hold until release is closed, as a slow or rate
+// limited Slack would. A held call gives up with its context.
+type gatedLister struct {
+	Lister
+	release chan struct{}
+	hold    func(call int) bool // whether the call-th listing call (from 1) is held
+
+	mu    sync.Mutex
+	calls []string // the cursor of each call
+}
+
+func (g *gatedLister) ListChannels(ctx context.Context, cursor string, limit int) ([]slackapi.Channel, string, error) {
+	g.mu.Lock()
+	g.calls = append(g.calls, cursor)
+	n := len(g.calls)
+	g.mu.Unlock()
+	if g.hold(n) {
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+	}
+	return g.Lister.ListChannels(ctx, cursor, limit)
+}
+
+func (g *gatedLister) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.calls)
+}
+
+// TestConcurrentMissesListOnce: many handlers missing at once (an empty
+// cache after a Redis restart, a busy channel) make one listing between
+// them, not one each: conversations.list is tier 2, and a big workspace
+// has dozens of pages.
+func TestConcurrentMissesListOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t, slackfake.WithPageSize(3))
+	ctx := ctxT(t)
+	g := &gatedLister{Lister: slackapi.New(e.fake.Token(), e.fake.APIURL(), e.rdb, zerolog.Nop()), release: make(chan struct{})}
+	g.hold = func(n int) bool { return n == 1 }
+	cache := New(e.rdb, g, zerolog.Nop())
+
+	// The first page is held until a second listing starts (the bug) or
+	// for a moment, while the others miss too.
+	go func() {
+		defer close(g.release)
+		deadline := time.Now().Add(200 * time.Millisecond)
+		for g.count() < 2 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	names := []string{"random", "general", "reviews", "newbies", "golang-jobs", "no-such-channel"}
+	var wg sync.WaitGroup
+	for range 3 {
+		for _, name := range names {
+			wg.Go(func() {
+				id, err := cache.ID(ctx, name)
+				if want := e.ws.Channels[name]; id != want || (want == "") != errors.Is(err, ErrNotFound) {
+					t.Errorf("ID(%s) = %q, %v; want %q", name, id, err, want)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	pages := (len(e.fake.Channels()) + 2) / 3
+	if n := g.count(); n != pages {
+		t.Errorf("%d concurrent misses made %d conversations.list calls; want one listing of %d pages", 3*len(names), n, pages)
+	}
+}
+
+// TestListingOutlivesCaller: a listing longer than the handler's deadline
+// (a big workspace under tier 2 limits) goes on after the caller gave up,
+// so that the retry finds the channel cached instead of starting over from
+// the first page, and never getting further.
+func TestListingOutlivesCaller(t *testing.T) {
+	t.Parallel()
+	e := setup(t, slackfake.WithPageSize(3))
+	ctx := ctxT(t)
+	g := &gatedLister{Lister: slackapi.New(e.fake.Token(), e.fake.APIURL(), e.rdb, zerolog.Nop()), release: make(chan struct{})}
+	g.hold = func(n int) bool { return n == 2 } // page 2 is slow
+	cache := New(e.rdb, g, zerolog.Nop())
+
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := cache.ID(hctx, "random") // on page 3
+		done <- err
+	}()
+	waitFor(t, "page 2 asked", func() bool { return g.count() == 2 })
+	cancel() // the handler's deadline
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("ID after its caller gave up = %v; want context.Canceled", err)
+	}
+	close(g.release)
+	want := e.ws.Channels["random"]
+	waitFor(t, "random cached", func() bool { return e.rdb.HGet(ctx, KeyByName, "random").Val() == want })
+	if id, err := cache.ID(ctx, "random"); id != want || err != nil {
+		t.Errorf("the retry: ID(random) = %q, %v; want %q", id, err, want)
+	}
+	g.mu.Lock()
+	calls := slices.Clone(g.calls)
+	g.mu.Unlock()
+	if len(calls) != 3 || calls[0] != "" || slices.Contains(calls[1:], "") {
+		t.Errorf("listing calls with cursors %q; want one listing of 3 pages, not started over", calls)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -8,10 +8,12 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gophers/gopherbot/config"
+	"github.com/gophers/gopherbot/internal/slackevent"
 )
 
 const top = "../.."
@@ -326,4 +328,46 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	sort.Strings(s)
 	return s
+}
+
+// redisPlanBytes is the memory of the Heroku Redis plans app.json may ask for.
+var redisPlanBytes = map[string]int64{
+	"heroku-redis:mini": 25 << 20,
+}
+
+// minEntryBytes is less than any queued event takes in Redis: the body of
+// a Slack event (the envelope, authorizations, a message's blocks) is
+// rarely under 1 KiB.
+const minEntryBytes = 1 << 10
+
+// TestAppJSONQueueCapFitsRedisPlan: QUEUE_MAX_LEN is the memory guard of
+// each stream; on the plan app.json provisions, the streams held at their
+// caps (consumers down, the dead letters full) must fit in half of the
+// plan's memory, leaving the rest to the dedup and effect records. Past the
+// plan's memory Redis refuses every write: the gateway answers 503 to all
+// of Slack, leases and claims fail, and nothing recovers until someone
+// deletes by hand what the guard was meant to drop.
+func TestAppJSONQueueCapFitsRedisPlan(t *testing.T) {
+	app := loadApp(t)
+	if len(app.Addons) == 0 {
+		t.Fatal("app.json has no addons")
+	}
+	plan := app.Addons[0].Plan
+	mem, ok := redisPlanBytes[plan]
+	if !ok {
+		t.Fatalf("app.json asks for Redis plan %s: add its memory to redisPlanBytes", plan)
+	}
+	capStr := app.Env["QUEUE_MAX_LEN"].Value
+	if capStr == "" {
+		capStr = "100000" // config's default
+	}
+	capLen, err := strconv.ParseInt(capStr, 10, 64)
+	if err != nil {
+		t.Fatalf("app.json QUEUE_MAX_LEN %q: %v", capStr, err)
+	}
+	streams := int64(len(slackevent.All) + 1) // and the dead letters, capped alike
+	if need := capLen * streams * minEntryBytes; need > mem/2 {
+		t.Errorf("app.json QUEUE_MAX_LEN=%d: %d streams at their cap take at least %d MiB; plan %s has %d MiB",
+			capLen, streams, need>>20, plan, mem>>20)
+	}
 }

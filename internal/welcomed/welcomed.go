@@ -8,6 +8,12 @@
 // finds its own token and still wins, where a bare "set if absent" would
 // read "someone else has them" and nobody would welcome them. The token
 // also lets Release give back only the claim this Store made.
+//
+// When the reply is lost for good (go-redis gave up, or the context ended),
+// Claim fails without knowing whether its record was written. The Store
+// keeps that record, and the next Claim of the same user (the queue's retry
+// of the event, or the next sweep) sends the same record again, so that a
+// claim which did land is still recognised as ours.
 package welcomed
 
 import (
@@ -40,8 +46,9 @@ var ErrNotHeld = errors.New("no claim of this store to release")
 type Store struct {
 	rdb redis.UniversalClient
 
-	mu   sync.Mutex
-	held map[string]held // user -> the claim this Store won
+	mu      sync.Mutex
+	held    map[string]held   // user -> the claim this Store won
+	unknown map[string][]held // user -> claims whose outcome is not known
 }
 
 type held struct {
@@ -51,21 +58,24 @@ type held struct {
 
 // New returns the record kept in rdb.
 func New(rdb redis.UniversalClient) *Store {
-	return &Store{rdb: rdb, held: map[string]held{}}
+	return &Store{rdb: rdb, held: map[string]held{}, unknown: map[string][]held{}}
 }
 
-// claim sets the user's record unless it is there; a record equal to ours
-// is our own claim, its first reply lost.
+// claim sets the user's record unless it is there; a record equal to one
+// of ours is our own claim, its first reply lost.
 //
-// KEYS[1] Key; ARGV[1] user, ARGV[2] our record. Returns 1 when the claim
-// is ours.
+// KEYS[1] Key; ARGV[1] user, ARGV[2] our new record, ARGV[3:] our earlier
+// records whose claims got no answer. Returns the index in ARGV of the
+// record that is ours, or 0 when the claim is someone else's.
 var claim = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  return 1
+  return 2
 end
-if v == ARGV[2] then return 1 end
+for i = 2, #ARGV do
+  if v == ARGV[i] then return i end
+end
 return 0
 `)
 
@@ -90,22 +100,43 @@ return 0
 // rather than sending it twice.
 func (s *Store) Claim(ctx context.Context, user string) (bool, error) {
 	now := time.Now()
-	record := strconv.FormatInt(now.Unix(), 10) + " " + rand.Text()
-	n, err := claim.Run(ctx, s.rdb, []string{Key}, user, record).Int()
-	if err != nil {
-		return false, fmt.Errorf("welcomed: claim %s: %w", user, err)
-	}
-	if n == 0 {
-		return false, nil
-	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for u, h := range s.held {
 		if now.Sub(h.at) > heldFor {
 			delete(s.held, u)
 		}
 	}
-	s.held[user] = held{record: record, at: now}
+	for u, hs := range s.unknown {
+		if now.Sub(hs[0].at) > heldFor { // hs[0]: the latest attempt
+			delete(s.unknown, u)
+		}
+	}
+	// Claims that failed without an answer may have been written: they
+	// go along, so that the record of one that was is recognised as ours.
+	// They are taken out while in flight, so that a concurrent Claim of
+	// the same user cannot win with them too.
+	earlier := s.unknown[user]
+	delete(s.unknown, user)
+	s.mu.Unlock()
+	records := []held{{record: strconv.FormatInt(now.Unix(), 10) + " " + rand.Text(), at: now}}
+	records = append(records, earlier...)
+	args := []any{user}
+	for _, h := range records {
+		args = append(args, h.record)
+	}
+
+	n, err := claim.Run(ctx, s.rdb, []string{Key}, args...).Int()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		// Latest first: a concurrent Claim's failed records stay too.
+		s.unknown[user] = append(records, s.unknown[user]...)
+		return false, fmt.Errorf("welcomed: claim %s: %w", user, err)
+	}
+	if n < 2 || n-2 >= len(records) {
+		return false, nil
+	}
+	s.held[user] = held{record: records[n-2].record, at: now}
 	return true, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gophers/gopherbot/internal/redistest"
 )
 
@@ -137,5 +139,43 @@ func TestReleaseOnlyOwnClaim(t *testing.T) {
 	}
 	if got := srv.Client().HGet(ctx, Key, "U1").Val(); got != "1700000000 someone-else" {
 		t.Errorf("record after a's late release = %q; want the other claim's", got)
+	}
+}
+
+// A claim whose reply was lost and whose error reached the caller (go-redis
+// did not, or could not, send it again) is still this Store's: the caller
+// retries the welcome (the consumer's queue retries the event, the next
+// sweep the member), and that retry must win, or nobody ever welcomes them.
+func TestClaimRetriedAfterError(t *testing.T) {
+	srv := redistest.Start(t)
+	p := srv.NewCutProxy(t)
+	noRetry := redis.NewClient(&redis.Options{Addr: p.Client().Options().Addr, MaxRetries: -1})
+	t.Cleanup(func() { noRetry.Close() })
+	s := New(noRetry)
+	ctx := context.Background()
+	if err := claim.Load(ctx, srv.Client()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p.Arm("evalsha", claim.Hash(), "UCUT")
+	if ok, err := s.Claim(ctx, "UCUT"); err == nil {
+		t.Fatalf("Claim with its reply cut and no retry = %v, nil; want an error", ok)
+	}
+	if p.Cuts() != 1 {
+		t.Fatalf("the proxy cut %d replies; want the claim's", p.Cuts())
+	}
+	if ok, _ := srv.Client().HExists(ctx, Key, "UCUT").Result(); !ok {
+		t.Fatal("the cut claim did not reach Redis; the test proves nothing")
+	}
+	if ok, err := s.Claim(ctx, "UCUT"); err != nil || !ok {
+		t.Fatalf("the retry of a claim whose reply was lost = %v, %v; want true: nobody else claimed UCUT", ok, err)
+	}
+	if ok, err := New(srv.Client()).Claim(ctx, "UCUT"); err != nil || ok {
+		t.Errorf("another Store's Claim(UCUT) = %v, %v; want false", ok, err)
+	}
+	if err := s.Release(ctx, "UCUT"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.Has(ctx, "UCUT"); ok {
+		t.Error("Has(UCUT) = true after Release")
 	}
 }
