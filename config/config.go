@@ -53,7 +53,7 @@ type Config struct {
 	SlackSigningSecret string // SLACK_SIGNING_SECRET
 	SlackBotToken      string // SLACK_BOT_TOKEN
 	SlackAppID         string // SLACK_APP_ID: events of another app are refused
-	SlackTeamID        string // SLACK_TEAM_ID: events of another workspace are refused
+	SlackTeamID        string // SLACK_TEAM_ID: events of another workspace (or Grid org) are refused, unless delivered for an install in this one
 	SlackAPIURL        string // SLACK_API_URL, with trailing slash
 
 	LogLevel   zerolog.Level // LOG_LEVEL
@@ -182,7 +182,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		c.Local = true
 		// The simulated workspace is ours: behave as in production unless
 		// told otherwise, so every feature can be tried.
-		c.Production = c.Env == ""
+		c.Production = c.Env == "" || c.Env == "production"
 	} else {
 		if role&Gateway != 0 && c.SlackSigningSecret == "" {
 			p.missing("SLACK_SIGNING_SECRET")
@@ -212,6 +212,9 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 	}
 	if c.MaxDeliveries < 1 {
 		p.bad("QUEUE_MAX_DELIVERIES", "must be at least 1")
+	}
+	if c.StreamMaxLen < 1 {
+		p.bad("QUEUE_MAX_LEN", "must be at least 1")
 	}
 	if c.Concurrency < 1 {
 		p.bad("CONSUMER_CONCURRENCY", "must be at least 1")
@@ -250,8 +253,14 @@ func (c Config) RedisOptions() (*redis.Options, error) {
 	}
 	opts, err := redis.ParseURL(c.RedisURL)
 	if err != nil {
-		// The library's message may quote the URL, password included.
-		return nil, errors.New("cannot parse the URL")
+		// The library's reasons (a bad database number, an unknown query
+		// option) name parts of the URL, never the password; scrub it
+		// anyway, in case a later version quotes the whole URL.
+		msg := err.Error()
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+		return nil, errors.New(msg)
 	}
 	if opts.TLSConfig != nil && c.RedisTLSSkipVerify {
 		opts.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
@@ -294,7 +303,9 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("env", c.Env).
 		Bool("production", c.Production).
 		Bool("local", c.Local).
+		Str("heroku_app", c.HerokuAppName).
 		Str("dyno", c.Dyno).
+		Str("heroku_dyno_id", c.HerokuDynoID).
 		Str("slug_commit", c.HerokuSlugCommit).
 		Dur("handler_timeout", c.HandlerTimeout).
 		Dur("claim_idle", c.ClaimIdle).
@@ -394,7 +405,12 @@ func (p *parser) feeds(name string) []Feed {
 		ch, u, ok := strings.Cut(f, "=")
 		ch = strings.TrimPrefix(ch, "#")
 		if !ok || ch == "" || !isHTTPURL(u) {
-			p.bad(name, fmt.Sprintf("%q is not channel=http(s)://url", f))
+			// Named without the password its URL may hold.
+			shown := redactURL(f)
+			if ok {
+				shown = ch + "=" + redactURL(u)
+			}
+			p.bad(name, fmt.Sprintf("%q is not channel=http(s)://url", shown))
 			continue
 		}
 		out = append(out, Feed{Channel: ch, URL: u})

@@ -221,3 +221,114 @@ func TestRedisPoolSize(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedsErrorHidesPassword: a FEEDS entry that is refused is named in
+// the start-up error without the password of its URL.
+func TestFeedsErrorHidesPassword(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"REDIS_URL": "redis://127.0.0.1:6379", "SLACK_BOT_TOKEN": "xoxb-1",
+		"FEEDS": "private=ftp://reader:hunter2@feeds.example/rss",
+	}), Bgtasks)
+	if err == nil || !strings.Contains(err.Error(), "FEEDS") || !strings.Contains(err.Error(), "feeds.example") {
+		t.Fatalf("err = %v; want FEEDS and the entry named", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error shows the password: %v", err)
+	}
+}
+
+// TestQueueMaxLenValidated: a cap below 1 is refused at start-up rather
+// than silently replaced by the queue's default.
+func TestQueueMaxLenValidated(t *testing.T) {
+	for _, v := range []string{"0", "-5"} {
+		_, err := Load(env(map[string]string{
+			"REDIS_URL": "redis://127.0.0.1:6379", "SLACK_SIGNING_SECRET": "s", "QUEUE_MAX_LEN": v,
+		}), Gateway)
+		if err == nil || !strings.Contains(err.Error(), "QUEUE_MAX_LEN") {
+			t.Errorf("QUEUE_MAX_LEN=%s: err = %v; want it named", v, err)
+		}
+	}
+}
+
+// TestRedisURLForms: the REDIS_URL forms that work, and for those that do
+// not, an error that says why without showing the password.
+func TestRedisURLForms(t *testing.T) {
+	for _, tc := range []struct {
+		url            string
+		addr, user, pw string
+		db             int
+		tls            bool
+		wantErr        string // in the error, when the URL is refused
+	}{
+		{url: "redis://localhost:6379", addr: "localhost:6379"},
+		{url: "redis://h.example", addr: "h.example:6379"},
+		{url: "redis://:pw@h.example:6380/2", addr: "h.example:6380", pw: "pw", db: 2},
+		{url: "redis://user:pw@h.example:6380/3?dial_timeout=3s&pool_size=7", addr: "h.example:6380", user: "user", pw: "pw", db: 3},
+		{url: "redis://h.example/?db=4", addr: "h.example:6379", db: 4},
+		{url: "rediss://:pw@h.example:6380", addr: "h.example:6380", pw: "pw", tls: true},
+		{url: "REDIS://[::1]:7000/1", addr: "[::1]:7000", db: 1},
+		{url: "redis://:hunter2@h.example/1?dial_timout=3s", wantErr: "dial_timout"},
+		{url: "redis://:hunter2@h.example/notadb", wantErr: "database"},
+		{url: "redis://:hunter2@h.example:notaport", wantErr: "REDIS_URL"},
+		{url: "unix:///tmp/redis.sock", wantErr: "redis://"},
+		{url: "h.example:6379", wantErr: "redis://"},
+	} {
+		c, err := Load(env(map[string]string{"REDIS_URL": tc.url, "SLACK_SIGNING_SECRET": "s"}), Gateway)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "REDIS_URL") {
+				t.Errorf("%s: err = %v; want REDIS_URL and %q named", tc.url, err, tc.wantErr)
+			} else if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("%s: error shows the password: %v", tc.url, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.url, err)
+			continue
+		}
+		o, err := c.RedisOptions()
+		if err != nil {
+			t.Errorf("%s: RedisOptions: %v", tc.url, err)
+			continue
+		}
+		if o.Addr != tc.addr || o.Username != tc.user || o.Password != tc.pw || o.DB != tc.db || (o.TLSConfig != nil) != tc.tls {
+			t.Errorf("%s: addr %q user %q password %q db %d TLS %v; want %q %q %q %d %v",
+				tc.url, o.Addr, o.Username, o.Password, o.DB, o.TLSConfig != nil, tc.addr, tc.user, tc.pw, tc.db, tc.tls)
+		}
+	}
+}
+
+// TestLogShowsHerokuNames: the Heroku app and dyno ID, which DESIGN.md
+// says are used in logs, are in the start-up line.
+func TestLogShowsHerokuNames(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"REDIS_URL": "redis://127.0.0.1:6379", "SLACK_SIGNING_SECRET": "s",
+		"HEROKU_APP_NAME": "gopherbot-prod", "HEROKU_DYNO_ID": "1f2e3d4c-dyno", "HEROKU_SLUG_COMMIT": "abc123",
+	}), Gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := zerolog.New(&buf)
+	log.Info().Object("config", c).Msg("")
+	for _, want := range []string{`"heroku_app":"gopherbot-prod"`, `"heroku_dyno_id":"1f2e3d4c-dyno"`, `"slug_commit":"abc123"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("start-up line lacks %s: %s", want, buf.String())
+		}
+	}
+}
+
+// TestLocalProduction: GOPHERBOT_ENV=production means production in the
+// local all-in-one too, as everywhere else; only another value gives
+// shadow mode there.
+func TestLocalProduction(t *testing.T) {
+	for env_, want := range map[string]bool{"": true, "production": true, "staging": false} {
+		c, err := Load(env(map[string]string{"GOPHERBOT_ENV": env_}), AllInOne)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Local || c.Production != want {
+			t.Errorf("local, GOPHERBOT_ENV=%q: Local %v, Production %v; want true, %v", env_, c.Local, c.Production, want)
+		}
+	}
+}

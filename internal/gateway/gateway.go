@@ -104,6 +104,9 @@ func New(cfg config.Config, log zerolog.Logger, rdb redis.UniversalClient, opts 
 	if s.shutdown <= 0 {
 		s.shutdown = defaultShutdownTimeout
 	}
+	if len(s.secret) == 0 {
+		log.Error().Msg("no Slack signing secret: every event request will be refused")
+	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -289,8 +292,9 @@ type verifier struct {
 const sigPrefix = "v0="
 
 // verify reports whether sig is the signature of body at timestamp ts.
+// Without a secret it is false: anyone can sign with the empty key.
 func (s *Server) verify(ts, sig string, body []byte) bool {
-	if len(sig) != len(sigPrefix)+2*sha256.Size || sig[:len(sigPrefix)] != sigPrefix {
+	if len(s.secret) == 0 || len(sig) != len(sigPrefix)+2*sha256.Size || sig[:len(sigPrefix)] != sigPrefix {
 		return false
 	}
 	v := s.macs.Get().(*verifier)
@@ -404,7 +408,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request, v *fastjs
 			Bytes("api_app_id", app).Msg("dropped an event for another app")
 		return
 	}
-	if team := v.GetStringBytes("team_id"); s.teamID != "" && string(team) != s.teamID {
+	if team := v.GetStringBytes("team_id"); s.teamID != "" && string(team) != s.teamID && !s.authorized(v) {
 		s.stats.dropped.Add(1)
 		s.log.Warn().Str("request_id", header(r, "X-Request-Id")).Bytes("event_id", id).
 			Bytes("team_id", team).Msg("dropped an event of another workspace")
@@ -455,6 +459,21 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request, v *fastjs
 		le.Str("request_id", header(r, "X-Request-Id")).Str("event_id", e.ID).Str("kind", kind).
 			Bytes("subtype", ev.GetStringBytes("subtype")).Msg("enqueued")
 	}
+}
+
+// authorized reports whether the installation an event is delivered for is
+// in the workspace (or, for an org-wide install, the Enterprise Grid
+// organization) s.teamID. In a channel another workspace shared with ours,
+// the outer team_id is theirs (the channel's origin), while authorizations
+// names the installation the event was delivered for: ours. Slack's Bolt
+// SDKs read the installation from authorizations for the same reason.
+func (s *Server) authorized(v *fastjson.Value) bool {
+	for _, a := range v.GetArray("authorizations") {
+		if string(a.GetStringBytes("team_id")) == s.teamID || string(a.GetStringBytes("enterprise_id")) == s.teamID {
+			return true
+		}
+	}
+	return false
 }
 
 // route returns the stream of an event, or "" when the bot does not handle it.

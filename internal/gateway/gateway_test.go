@@ -246,6 +246,37 @@ func TestServeEvents(t *testing.T) {
 		{name: "missing app id is dropped when one is required", wantCode: 200,
 			body: edit(t, payload(t, "message"), func(m map[string]any) { delete(m, "api_app_id") }),
 			cfg:  func(c *config.Config) { c.SlackAppID = "A01GOPHBOT" }},
+		// In a channel shared with (and created by) another workspace, the
+		// outer team_id is that workspace; the installation the event is
+		// delivered for, ours, is in authorizations (Bolt reads it there too).
+		{name: "shared channel of another workspace, delivered to ours", wantCode: 200,
+			body: edit(t, payload(t, "message"), func(m map[string]any) {
+				m["team_id"], m["context_team_id"], m["is_ext_shared_channel"] = "T0PARTNER", "T0PARTNER", true
+				event(m)["team"] = "T0PARTNER"
+			}),
+			cfg:  func(c *config.Config) { c.SlackTeamID = "T029RQSE6" },
+			want: map[string][]string{slackevent.MessageChannel: {msgID}}},
+		{name: "org-wide install in an Enterprise Grid", wantCode: 200,
+			body: edit(t, payload(t, "app_mention"), func(m map[string]any) {
+				m["team_id"], m["enterprise_id"] = "T0GRIDWS2", "E0GOPHERS"
+				m["authorizations"] = []any{map[string]any{"enterprise_id": "E0GOPHERS", "team_id": nil,
+					"user_id": "U01GOPHBOT", "is_bot": true, "is_enterprise_install": true}}
+			}),
+			cfg:  func(c *config.Config) { c.SlackTeamID = "E0GOPHERS" },
+			want: map[string][]string{slackevent.AppMention: {"Ev073ZM8B2CD"}}},
+		{name: "shared channel, delivered to another workspace's install", wantCode: 200,
+			body: edit(t, payload(t, "message"), func(m map[string]any) {
+				m["team_id"], m["is_ext_shared_channel"] = "T0PARTNER", true
+				m["authorizations"].([]any)[0].(map[string]any)["team_id"] = "T0PARTNER"
+			}),
+			cfg: func(c *config.Config) { c.SlackTeamID = "T029RQSE6" }},
+		{name: "another workspace without authorizations is dropped", wantCode: 200,
+			body: edit(t, payload(t, "message"), func(m map[string]any) { delete(m, "authorizations") }),
+			cfg:  func(c *config.Config) { c.SlackTeamID = "T0ELSEWHERE" }},
+		{name: "our workspace without authorizations", wantCode: 200,
+			body: edit(t, payload(t, "message"), func(m map[string]any) { delete(m, "authorizations") }),
+			cfg:  func(c *config.Config) { c.SlackTeamID = "T029RQSE6" },
+			want: map[string][]string{slackevent.MessageChannel: {msgID}}},
 
 		{name: "timestamp 4m59s old", body: payload(t, "message"), skew: -(5*time.Minute - time.Second), wantCode: 200,
 			want: map[string][]string{slackevent.MessageChannel: {msgID}}},
@@ -725,5 +756,110 @@ func TestMalformedJSONNotStored(t *testing.T) {
 				t.Errorf("signed malformed JSON: %d entries enqueued, want none", n)
 			}
 		})
+	}
+}
+
+// TestWire sends requests as bytes on a connection to Serve, as Slack's
+// HTTP client would: header names in lower case (as HTTP/2 and some
+// proxies send them) and chunked bodies without Content-Length.
+func TestWire(t *testing.T) {
+	h := newHarness(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- h.srv.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	}()
+
+	chunked := func(b []byte) string {
+		var sb strings.Builder
+		for len(b) > 0 {
+			n := min(len(b), 4000)
+			sb.WriteString(strconv.FormatInt(int64(n), 16) + "\r\n" + string(b[:n]) + "\r\n")
+			b = b[n:]
+		}
+		return sb.String() + "0\r\n\r\n"
+	}
+	big := edit(t, payload(t, "team_join"), func(m map[string]any) {
+		m["event_id"] = "EvBIG"
+		m["pad"] = strings.Repeat("x", gateway.MaxBodySize)
+	})
+	for _, tc := range []struct {
+		name     string
+		body     []byte
+		chunked  bool
+		wantCode int
+		wantID   string
+	}{
+		{"lower-case headers", payload(t, "message"), false, 200, "Ev073ZK5QW1A"},
+		{"chunked", payload(t, "app_mention"), true, 200, "Ev073ZM8B2CD"},
+		{"chunked over 1 MiB", big, true, 413, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ts := strconv.FormatInt(epoch.Unix(), 10)
+			req := "POST /slack/events HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\n" +
+				"x-slack-request-timestamp: " + ts + "\r\n" +
+				"x-slack-signature: " + gateway.Signature([]byte(secret), ts, tc.body) + "\r\n"
+			if tc.chunked {
+				req += "transfer-encoding: chunked\r\n\r\n" + chunked(tc.body)
+			} else {
+				req += "content-length: " + strconv.Itoa(len(tc.body)) + "\r\n\r\n" + string(tc.body)
+			}
+			go io.WriteString(c, req) // the server may answer 413 before reading it all
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantCode {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.wantCode)
+			}
+			got := enqueued(t, h.rdb, nil)
+			found := false
+			for _, ids := range got {
+				for _, id := range ids {
+					found = found || id == tc.wantID
+					if id == "EvBIG" {
+						t.Errorf("the body over 1 MiB was stored")
+					}
+				}
+			}
+			if tc.wantID != "" && !found {
+				t.Errorf("%s not stored; streams hold %v", tc.wantID, got)
+			}
+		})
+	}
+}
+
+// TestEmptySecretRefusesAll: a gateway built without a signing secret
+// (config.Load refuses that, but New is also called directly) accepts no
+// request, not every request signed with the empty key.
+func TestEmptySecretRefusesAll(t *testing.T) {
+	h := newHarness(t)
+	cfg := testConfig()
+	cfg.SlackSigningSecret = ""
+	srv, _ := h.server(t, cfg)
+	body := payload(t, "message")
+	r := httptest.NewRequest("POST", "/slack/events", bytes.NewReader(body))
+	ts := strconv.FormatInt(epoch.Unix(), 10)
+	r.Header.Set("X-Slack-Request-Timestamp", ts)
+	r.Header.Set("X-Slack-Signature", gateway.Signature(nil, ts, body))
+	if w := serve(srv.Handler(), r); w.Code != 401 {
+		t.Errorf("request signed with the empty key: status %d, want 401", w.Code)
+	}
+	if got := enqueued(t, h.rdb, nil); len(got) != 0 {
+		t.Errorf("enqueued %v, want nothing", got)
 	}
 }
