@@ -9,6 +9,8 @@
 //   - the bot's own messages (also a thread_broadcast of its own reply),
 //     other bots' messages, and message subtypes that are not someone saying
 //     something (edits, deletions, joins, ...): see handler.Skip;
+//   - an edited message: Slack sends the app_mention of a message again
+//     when it is edited, and the message was answered when it was sent;
 //   - a message that mentions the bot in a channel: Slack sends it twice, as
 //     a message and as an app_mention, and the app_mention is answered;
 //   - a message event older than Config.MessageMaxAge when it is handled

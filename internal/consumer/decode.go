@@ -38,6 +38,7 @@ type event struct {
 	TS          string          `json:"ts"`
 	ThreadTS    string          `json:"thread_ts"`
 	EventTS     string          `json:"event_ts"`
+	Edited      json.RawMessage `json:"edited"`
 	Files       []struct {
 		ID         string `json:"id"`
 		Name       string `json:"name"`
@@ -183,6 +184,13 @@ func decodeMessage(m *handler.Message, ev *event, me identity) (*handler.Message
 	}
 	if ev.Hidden {
 		return m, "hidden message", nil
+	}
+	if len(ev.Edited) > 0 && string(ev.Edited) != "null" {
+		// Editing a message that mentions the bot makes Slack send an
+		// app_mention again, with the message's own ts (so it is not
+		// stale) and an "edited" field. The message was answered when it
+		// was sent; a typo fixed must not get a second answer.
+		return m, "an edited message, answered when it was sent", nil
 	}
 
 	// Slack sends a mention in a channel twice: as an app_mention and as a

@@ -166,6 +166,8 @@ func TestDecodeIgnored(t *testing.T) {
 		{"mention as a channel message (the app_mention is answered)", msg(`"user":"U1","text":"<@U0BOT> help"`), true},
 		{"mention in a DM as app_mention (the DM message is answered)",
 			`{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","user":"U1","text":"<@U0BOT> help","channel":"D1","ts":"1700000000.000100"}}`, true},
+		{"edited mention (Slack sends the app_mention again)",
+			`{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","user":"U1","text":"<@U0BOT> help","channel":"C1","ts":"1700000000.000100","edited":{"user":"U1","ts":"1700000005.000000"}}}`, true},
 		{"team_join of a bot",
 			`{"type":"event_callback","event_id":"Ev1","event":{"type":"team_join","user":{"id":"U8","name":"ci","is_bot":true}}}`, true},
 		{"team_join of the bot itself",
@@ -176,6 +178,7 @@ func TestDecodeIgnored(t *testing.T) {
 		{"someone's message", msg(`"user":"U1","text":"hello"`), false},
 		{"someone's thread_broadcast", msg(`"subtype":"thread_broadcast","user":"U1","thread_ts":"1699999999.000100","text":"x"`), false},
 		{"me_message", msg(`"subtype":"me_message","user":"U1","text":"waves"`), false},
+		{"mention, edited null", `{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","user":"U1","text":"<@U0BOT> help","channel":"C1","ts":"1700000000.000100","edited":null}}`, false},
 		{"mention in a DM", `{"type":"event_callback","event_id":"Ev1","event":{"type":"message","channel_type":"im","user":"U1","text":"<@U0BOT> help","channel":"D1","ts":"1700000000.000100"}}`, false},
 	}
 	for _, tt := range tests {

@@ -53,7 +53,9 @@ const (
 //     or the request never went out), HDEL field, so that the queue's retry
 //     makes the call again. When Slack may have acted on it
 //     (slackapi.ErrOutcomeUnknown: the answer was lost, cut off by the
-//     deadline, or a 500), the claim stays.
+//     deadline, or a 500), the claim stays. A reaction, and the opening of
+//     a DM before its post, are not such calls: made twice they show once,
+//     so the responder releases them like a call that did not happen.
 //
 // The window that remains: a consumer that dies (or loses Redis, or runs out
 // of time) after the claim and before it learns Slack's answer, or whose

@@ -99,7 +99,9 @@ func (r *responder) DM(ctx context.Context, user, text string) error {
 	return r.effect(ctx, shadow, "DM to "+user, text, func(ctx context.Context) error {
 		ch, err := r.slack.OpenDM(ctx, user)
 		if err != nil {
-			return err
+			// Whatever Slack did with conversations.open, nothing was
+			// posted: the DM is still to be sent, by the queue's retry.
+			return nothingVisible(err)
 		}
 		_, err = r.slack.PostMessage(ctx, ch, text, slackapi.PostOptions{})
 		return err
@@ -122,8 +124,24 @@ func (r *responder) React(ctx context.Context, emoji string) error {
 				Msg("the workspace has no such emoji; reaction skipped (add the emoji, or drop it from the reactions)")
 			return nil
 		}
-		return err
+		// A reaction added twice is added once (already_reacted is a
+		// success), so one that Slack may have added is tried again.
+		return nothingVisible(err)
 	})
+}
+
+// nothingVisible returns the error of a Slack call that made no visible
+// effect, or whose repeat makes none (opening a DM, adding a reaction),
+// without the "outcome unknown" that keeps an effect's claim for good: the
+// effect is then released and made by the queue's retry, and a handler
+// does not take it for one that may have happened.
+func nothingVisible(err error) error {
+	if e, ok := err.(*slackapi.Error); ok && e.Unsure {
+		c := *e
+		c.Unsure = false
+		return &c
+	}
+	return err
 }
 
 // effect makes one call at most once per event.

@@ -13,12 +13,20 @@
 //     answered with a server error (500, 502, 504) or with internal_error
 //     or fatal_error, which Slack documents as possibly done in part. Its
 //     error wraps ErrOutcomeUnknown. A 503 or a 429 is Slack turning the
-//     call away, and is retried.
+//     call away, and is retried. A 429 without a usable Retry-After waits
+//     a second. Slack's rate limits are per method: after a 429 the other
+//     calls of that method in this process wait it out too (posts are held
+//     per channel, below).
+//   - Answers. Slack's warnings (ok true, but message_truncated,
+//     missing_charset, ...) are logged; an answer that is not JSON (a
+//     proxy's page) fails the call with an error that says so.
 //   - Error classes. A Slack error that retrying cannot fix
 //     (channel_not_found, not_in_channel, is_archived, invalid_auth,
 //     msg_too_long, ...) is returned as an *Error wrapping
 //     workqueue.ErrPermanent, so the queue dead-letters the event instead of
-//     retrying it. Anything else is transient.
+//     retrying it. Anything else is transient. A token Slack does not
+//     accept (invalid_auth, token_revoked, account_inactive, ...) fails
+//     any call with an error wrapping ErrTokenRejected, logged as an error.
 //   - chat.postMessage pacing. Slack allows about one message per second
 //     per channel. The budget is shared by every process through Redis: a
 //     Lua script reserves the next free slot of the channel
@@ -49,6 +57,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +74,10 @@ type Client struct {
 	http   *http.Client
 	rdb    redis.UniversalClient
 	log    zerolog.Logger
+
+	// holds maps a method to the time (*atomic.Int64, Unix ns) until which
+	// Slack asked, with a 429, that it not be called.
+	holds sync.Map
 
 	postInterval time.Duration
 	backoffBase  time.Duration
@@ -119,7 +132,7 @@ func New(token, apiURL string, rdb redis.UniversalClient, log zerolog.Logger, op
 		o(c)
 	}
 	c.apiURL, _ = url.Parse(apiURL)
-	c.api = slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(c.http))
+	c.api = slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(webAPI{c}))
 	return c
 }
 
@@ -134,7 +147,8 @@ type Identity struct {
 }
 
 // AuthTest asks Slack who the token is. A rejected token gives an error
-// wrapping ErrTokenRejected (and workqueue.ErrPermanent) that says so.
+// wrapping ErrTokenRejected (and workqueue.ErrPermanent) that says so, as
+// every other call does.
 func (c *Client) AuthTest(ctx context.Context) (Identity, error) {
 	var id Identity
 	err := c.do(ctx, "auth.test", func(ctx context.Context) error {
@@ -146,10 +160,6 @@ func (c *Client) AuthTest(ctx context.Context) (Identity, error) {
 		return nil
 	})
 	if err != nil {
-		switch code := Code(err); code {
-		case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
-			return Identity{}, fmt.Errorf("%w (%s): check SLACK_BOT_TOKEN: %w", ErrTokenRejected, code, err)
-		}
 		return Identity{}, err
 	}
 	return id, nil
@@ -164,6 +174,7 @@ type PostOptions struct {
 // PostMessage posts text to a channel (an ID, or a DM's ID) and returns the
 // message's ts. It waits for the channel's shared posting slot first.
 func (c *Client) PostMessage(ctx context.Context, channel, text string, o PostOptions) (string, error) {
+	const method = "chat.postMessage"
 	msg := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	if o.ThreadTS != "" {
 		msg = append(msg, slack.MsgOptionTS(o.ThreadTS))
@@ -174,14 +185,16 @@ func (c *Client) PostMessage(ctx context.Context, channel, text string, o PostOp
 		msg = append(msg, slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl())
 	}
 	var ts string
-	err := c.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+	err := c.do(ctx, method, func(ctx context.Context) error {
 		if err := c.waitPostSlot(ctx, channel); err != nil {
 			return err
 		}
 		_, t, err := c.api.PostMessageContext(ctx, channel, msg...)
 		ts = t
-		if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
-			c.holdPosts(ctx, channel, rl.RetryAfter)
+		if err != nil {
+			if e := classify(method, err); e.Status == http.StatusTooManyRequests {
+				c.holdPosts(ctx, channel, e.RetryAfter)
+			}
 		}
 		return err
 	})
@@ -191,11 +204,12 @@ func (c *Client) PostMessage(ctx context.Context, channel, text string, o PostOp
 // PostEphemeral posts text to channel that only user sees (in the thread
 // threadTS, when not empty).
 func (c *Client) PostEphemeral(ctx context.Context, channel, user, text, threadTS string) error {
+	const method = "chat.postEphemeral"
 	msg := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	if threadTS != "" {
 		msg = append(msg, slack.MsgOptionTS(threadTS))
 	}
-	return c.do(ctx, "chat.postEphemeral", func(ctx context.Context) error {
+	return c.do(ctx, method, func(ctx context.Context) error {
 		_, err := c.api.PostEphemeralContext(ctx, channel, user, msg...)
 		return err
 	})
@@ -436,6 +450,9 @@ func (c *Client) mayReceiveToken(raw string) error {
 // do runs one Web API call with the retry policy of the package doc.
 func (c *Client) do(ctx context.Context, method string, call func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
+		if err := c.waitHold(ctx, method); err != nil {
+			return err
+		}
 		// Whether the request went out in full: if it did and no answer
 		// came, Slack may have acted on it.
 		var wrote atomic.Bool
@@ -449,12 +466,23 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 		}
 		took := time.Since(started)
 		e := classify(method, err)
+		if e.Status == http.StatusTooManyRequests && method != "chat.postMessage" {
+			// Posts are held per channel, through the post budget.
+			c.hold(method, e.RetryAfter)
+		}
 		e.Unsure = e.Unsure || e.Status == 0 && e.Code == "" && wrote.Load()
-		ev := c.log.Warn().Str("method", method).Str("reason", e.reason()).Int("attempt", attempt)
+		level := zerolog.WarnLevel
+		if e.TokenRejected() {
+			level = zerolog.ErrorLevel
+		}
+		ev := c.log.WithLevel(level).Str("method", method).Str("reason", e.reason()).Int("attempt", attempt)
 		if e.Status != 0 {
 			ev = ev.Int("status", e.Status)
 		}
 		switch {
+		case e.TokenRejected():
+			ev.Msg("Slack rejected the bot token: every call fails until SLACK_BOT_TOKEN is replaced")
+			return e
 		case e.Permanent:
 			ev.Msg("slack call failed; retrying cannot fix it")
 			return e
@@ -497,6 +525,54 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 		}
 	}
 }
+
+// hold makes this process's calls of method wait d from now: Slack's rate
+// limits are per method, and a call made meanwhile would meet the 429 again.
+func (c *Client) hold(method string, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	v, _ := c.holds.LoadOrStore(method, new(atomic.Int64))
+	until := v.(*atomic.Int64)
+	t := time.Now().Add(d).UnixNano()
+	for {
+		old := until.Load()
+		if old >= t || until.CompareAndSwap(old, t) {
+			return
+		}
+	}
+}
+
+// waitHold waits out a hold of method, or fails at once, with a transient
+// *Error whose RetryAfter is the wait, when the hold is past ctx's deadline.
+func (c *Client) waitHold(ctx context.Context, method string) error {
+	v, ok := c.holds.Load(method)
+	if !ok {
+		return nil
+	}
+	wait := time.Until(time.Unix(0, v.(*atomic.Int64).Load()))
+	if wait <= 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		e := &Error{Method: method, Code: "ratelimited", RetryAfter: wait, Err: errHeld}
+		c.log.Warn().Str("method", method).Str("reason", e.reason()).Dur("retry_in", wait).
+			Msg("slack call not made: Slack rate-limited the method until past the deadline")
+		return e
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return classify(method, fmt.Errorf("%w while waiting out a rate limit", ctx.Err()))
+	}
+}
+
+// errHeld is wrapped when a call is not made because Slack rate-limited its
+// method until past the deadline.
+var errHeld = errors.New("the method is rate-limited until past the deadline")
 
 // repeatable lists the methods that are safe to call again when Slack may
 // have acted on the first call: reads, and writes whose repeat changes

@@ -13,9 +13,16 @@ import (
 	"github.com/gophers/gopherbot/workqueue"
 )
 
-// ErrTokenRejected is wrapped by the error of AuthTest when Slack does not
-// accept the token (invalid, revoked, expired, or its account deactivated).
+// ErrTokenRejected is wrapped by the error of any call that Slack refused
+// because it does not accept the token (invalid, revoked, expired, or its
+// account deactivated): no call will work until the token is replaced.
 var ErrTokenRejected = errors.New("the Slack bot token was rejected")
+
+// tokenCodes are the error codes of a token Slack does not accept.
+var tokenCodes = map[string]bool{
+	"invalid_auth": true, "not_authed": true, "account_inactive": true,
+	"token_revoked": true, "token_expired": true, "not_allowed_token_type": true,
+}
 
 // ErrTooLarge is wrapped by DownloadFile's error when the file is larger
 // than asked.
@@ -48,6 +55,8 @@ func (e *Error) Error() string {
 		reason = e.Err.Error()
 	}
 	switch {
+	case e.TokenRejected():
+		return fmt.Sprintf("slack %s: %s (permanent): %s; check SLACK_BOT_TOKEN", e.Method, reason, ErrTokenRejected)
 	case e.Permanent:
 		return fmt.Sprintf("slack %s: %s (permanent)", e.Method, reason)
 	case e.Unsure:
@@ -56,12 +65,19 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("slack %s: %s", e.Method, reason)
 }
 
+// TokenRejected reports whether Slack refused the call for its token.
+func (e *Error) TokenRejected() bool { return e.Permanent && tokenCodes[e.Code] }
+
 // Unwrap returns the cause, workqueue.ErrPermanent when it is permanent,
-// and ErrOutcomeUnknown when Slack may have acted on the call.
+// ErrTokenRejected when the token is why, and ErrOutcomeUnknown when Slack
+// may have acted on the call.
 func (e *Error) Unwrap() []error {
 	errs := []error{e.Err}
 	if e.Permanent {
 		errs = append(errs, workqueue.ErrPermanent)
+	}
+	if e.TokenRejected() {
+		errs = append(errs, ErrTokenRejected)
 	}
 	if e.Unsure {
 		errs = append(errs, ErrOutcomeUnknown)
@@ -167,9 +183,13 @@ func classify(method string, err error) *Error {
 		e.Unsure = maybeActed(sc.Code, "")
 		// The Web API answers its own errors with 200 and a code; another
 		// 4xx (a wrong URL, a method gone) stays the same on a retry.
-		// (A 429 without Retry-After, which slack-go does not take for a
-		// rate limit, is retried after a backoff.)
 		e.Permanent = sc.Code >= 400 && sc.Code < 500 && sc.Code != http.StatusRequestTimeout && sc.Code != http.StatusTooManyRequests
+		if sc.Code == http.StatusTooManyRequests {
+			// A 429 without Retry-After (slack-go does not take it for a
+			// rate limit) is one all the same; a second is Slack's
+			// shortest window, where a backoff would only meet it again.
+			e.Code, e.RetryAfter = "ratelimited", time.Second
+		}
 		return e
 	}
 	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {

@@ -70,6 +70,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		rep = errReply("not_authed")
 	case token != s.token:
 		rep = errReply("invalid_auth")
+	case s.revoked != "":
+		rep = errReply(s.revoked)
 	default:
 		rep = fn(s, params)
 	}
@@ -201,7 +203,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		if call.Status == http.StatusTooManyRequests {
 			call.RetryAfter = f.retryAfter()
 		}
-	case token != s.token:
+	case token != s.token || s.revoked != "":
 		// Slack sends those without access to the workspace's sign-in
 		// page: a redirect, then a 200 web page, not the file.
 		call.Status = http.StatusFound
@@ -289,6 +291,7 @@ func (s *Server) postMessage(p map[string]string) reply {
 		return errReply("msg_too_long")
 	}
 	ts := s.newTSLocked()
+	s.addMessageLocked(c.ID, ts)
 	msg := map[string]any{"type": "message", "user": s.bot.ID, "bot_id": s.botID, "text": p["text"], "ts": ts}
 	if p["thread_ts"] != "" {
 		msg["thread_ts"] = p["thread_ts"]
@@ -348,6 +351,10 @@ func (s *Server) reactionsAdd(p map[string]string) reply {
 		return errReply("channel_not_found")
 	case c.IsArchived:
 		return errReply("is_archived")
+	case s.knownMessages && !s.messages[c.ID+"/"+p["timestamp"]]:
+		return errReply("message_not_found")
+	case s.emoji != nil && !s.emoji[strings.SplitN(name, "::", 2)[0]]:
+		return errReply("invalid_name")
 	}
 	key := c.ID + "/" + p["timestamp"] + "/" + name
 	if s.reactions[key] {

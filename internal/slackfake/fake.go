@@ -13,8 +13,10 @@
 // (what auth.test answers), one accepted token (any other gets invalid_auth,
 // none gets not_authed), reactions already added, and files served to the
 // holder of the token at their url_private. Add to it with [Server.AddUser],
-// [Server.AddChannel], [Server.JoinChannel], [Server.AddFile]; [Server.Seed]
-// lays out the default workspace of the all-in-one binary.
+// [Server.AddChannel], [Server.JoinChannel], [Server.AddFile],
+// [Server.AddMessage]; [Server.Seed] lays out the default workspace of the
+// all-in-one binary. [Server.RevokeToken] revokes the token: every call
+// then answers token_revoked, as Slack does after the app is removed.
 //
 // Methods: auth.test, chat.postMessage, chat.postEphemeral, reactions.add,
 // conversations.open, conversations.info, conversations.list, users.info and
@@ -51,11 +53,12 @@
 //   - A message text over 40,000 characters is msg_too_long; Slack documents
 //     truncating it with a message_truncated warning instead, and has been
 //     seen to refuse much shorter ones.
-//   - reactions.add does not check that the message exists (any
-//     well-formed ts is accepted) nor that the emoji does (any well-formed
-//     name is); a name with spaces or colons in it is invalid_name, a
-//     malformed timestamp bad_timestamp, and a second identical reaction
-//     already_reacted.
+//   - reactions.add checks that the message exists (message_not_found)
+//     only with [WithKnownMessages], and that the workspace has the emoji
+//     (invalid_name) only with [WithEmoji]; by default any well-formed ts
+//     and name are taken, for tests that make up their messages. A name
+//     with spaces or colons in it is invalid_name, a malformed timestamp
+//     bad_timestamp, and a second identical reaction already_reacted.
 //   - conversations.list and users.list page with opaque cursors; a page
 //     holds at most min(limit, page size) items (see [WithPageSize]).
 //
@@ -167,6 +170,16 @@ type Server struct {
 	now      func() time.Time
 	// chatWritePublic lets the bot post to public channels it is not in.
 	chatWritePublic bool
+	// revoked is the error code of every call once the token is revoked.
+	revoked string
+
+	// messages holds the channel/ts of every message the fake knows, when
+	// knownMessages is set (WithKnownMessages).
+	knownMessages bool
+	messages      map[string]bool
+	// emoji is the workspace's emoji when set (WithEmoji); nil takes any
+	// well-formed name.
+	emoji map[string]bool
 
 	users     []*User
 	usersByID map[string]*User
@@ -198,6 +211,28 @@ func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
 // as in gopherbot's app manifest) such a post is not_in_channel.
 func WithChatWritePublic() Option { return func(s *Server) { s.chatWritePublic = true } }
 
+// WithKnownMessages makes reactions.add want a message that exists, as
+// Slack does (message_not_found otherwise): one the bot posted with
+// chat.postMessage, or one added with [Server.AddMessage]. Without it any
+// well-formed ts is taken, for tests that make up their messages.
+func WithKnownMessages() Option {
+	return func(s *Server) { s.knownMessages = true }
+}
+
+// WithEmoji sets the emoji of the workspace, standard and custom: a reaction
+// with any other name is invalid_name, as Slack answers for an emoji the
+// workspace does not have. Without it any well-formed name is taken.
+func WithEmoji(names ...string) Option {
+	return func(s *Server) {
+		if s.emoji == nil {
+			s.emoji = map[string]bool{}
+		}
+		for _, n := range names {
+			s.emoji[strings.Trim(n, ":")] = true
+		}
+	}
+}
+
 // WithClock sets where the time of calls and message timestamps comes from.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
@@ -226,6 +261,7 @@ func New(opts ...Option) *Server {
 		ims:       map[string]string{},
 		files:     map[string]*File{},
 		reactions: map[string]bool{},
+		messages:  map[string]bool{},
 		faults:    map[string][]*fault{},
 	}
 	for _, o := range opts {
@@ -511,6 +547,45 @@ func (s *Server) AddFile(name string, content []byte) File {
 	out := *f
 	out.Content = slices.Clone(f.Content)
 	return out
+}
+
+// AddMessage adds a message someone wrote to a channel (or to the bot's DM
+// with them, when channel is a user ID) and returns its ts: a message
+// reactions.add may name under WithKnownMessages. Nothing is recorded.
+func (s *Server) AddMessage(channel, user, text string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.usersByID[user]; !ok {
+		return "", fmt.Errorf("slackfake: no user %s", user)
+	}
+	c, ok := s.chansByID[channel]
+	if !ok {
+		if _, isUser := s.usersByID[channel]; !isUser {
+			return "", fmt.Errorf("slackfake: no channel %s", channel)
+		}
+		var code string
+		if c, _, code = s.openIMLocked(channel); code != "" {
+			return "", fmt.Errorf("slackfake: open a DM with %s: %s", channel, code)
+		}
+	}
+	ts := s.newTSLocked()
+	s.addMessageLocked(c.ID, ts)
+	return ts, nil
+}
+
+func (s *Server) addMessageLocked(channel, ts string) {
+	if s.knownMessages {
+		s.messages[channel+"/"+ts] = true
+	}
+}
+
+// RevokeToken revokes the token, as an admin who removes the app does:
+// every call from now on answers token_revoked, and a file download lands
+// on the sign-in page.
+func (s *Server) RevokeToken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked = "token_revoked"
 }
 
 // NewTS returns a fresh message timestamp, later than every one handed out

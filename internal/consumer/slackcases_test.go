@@ -1,0 +1,109 @@
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gophers/gopherbot/internal/slackapi"
+	"github.com/gophers/gopherbot/internal/slackfake"
+	"github.com/gophers/gopherbot/internal/welcomed"
+	"github.com/gophers/gopherbot/workqueue"
+)
+
+// edited returns the app_mention Slack sends again when someone edits a
+// message that mentions the bot: a new event ID, the message's own ts, and
+// an "edited" field.
+func (e *env) edited(q queued, text string) queued {
+	e.t.Helper()
+	var env map[string]any
+	if err := json.Unmarshal(q.Body, &env); err != nil {
+		e.t.Fatal(err)
+	}
+	ev := env["event"].(map[string]any)
+	ev["text"] = text
+	now := time.Now()
+	ev["edited"] = map[string]any{"user": ev["user"], "ts": fmt.Sprintf("%d.000000", now.Unix())}
+	id := e.eventID()
+	env["event_id"] = id
+	env["event_time"] = now.Unix()
+	b, err := json.Marshal(env)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return queued{q.kind, workqueue.Event{ID: id, Kind: q.Kind, Body: b}}
+}
+
+// TestEditedMentionNotAnsweredAgain: fixing a typo in a message that
+// mentions the bot makes Slack send a second app_mention for the same
+// message, within seconds. The bot answered the first; it does not answer
+// again.
+func TestEditedMentionNotAnsweredAgain(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.start()
+	first := e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> books"})
+	e.publish(first)
+	e.waitIdle()
+	e.publish(e.edited(first, "<@U0GOPHBOT> books!"))
+	e.waitIdle()
+	if diff := cmp.Diff([]string{"chat.postMessage #general"}, heads(e.seen())); diff != "" {
+		t.Errorf("visible calls (-want +got):\n%s", diff)
+	}
+}
+
+// TestReactionRepeatedAfterUnknownOutcome: Slack answered reactions.add
+// with a 500 every time the client tried. Adding a reaction twice changes
+// nothing (already_reacted), so the queue's retry adds it, instead of
+// giving it up as a post whose outcome is unknown would be.
+func TestReactionRepeatedAfterUnknownOutcome(t *testing.T) {
+	e := newEnv(t, envOptions{slackOptions: []slackapi.Option{slackapi.WithMaxAttempts(2)}})
+	e.identify()
+	e.slack.Inject("reactions.add", slackfake.Fault{Status: 500, Times: 2})
+	ev := e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"})
+	err := e.handle(ev, 1)
+	if err == nil || errors.Is(err, workqueue.ErrPermanent) {
+		t.Fatalf("first handling: %v; want a transient error", err)
+	}
+	if err := e.handle(ev, 2); err != nil {
+		t.Fatalf("second handling: %v", err)
+	}
+	want := []string{"chat.postMessage #general", "reactions.add #general :heart:"}
+	if diff := cmp.Diff(want, heads(e.seen()), cmpSorted); diff != "" {
+		t.Errorf("visible calls (-want +got):\n%s", diff)
+	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
+		t.Errorf("%d chat.postMessage calls, want 1", n)
+	}
+}
+
+// TestWelcomeWhenOpeningTheDMFailed: conversations.open failed with 500s
+// (Slack may have opened the DM, but nothing was posted). The welcome is
+// not given up as one that may have gone out: the retry sends it. Slack
+// never sends a team_join again, so a welcome given up is lost for good.
+func TestWelcomeWhenOpeningTheDMFailed(t *testing.T) {
+	e := newEnv(t, envOptions{slackOptions: []slackapi.Option{slackapi.WithMaxAttempts(2)}})
+	e.identify()
+	e.slack.Inject("conversations.open", slackfake.Fault{Status: 500, Times: 2})
+	ev := e.teamJoin("dora", time.Now())
+	err := e.handle(ev, 1)
+	if err == nil || errors.Is(err, workqueue.ErrPermanent) {
+		t.Fatalf("first handling: %v; want a transient error", err)
+	}
+	if errors.Is(err, slackapi.ErrOutcomeUnknown) {
+		t.Errorf("first handling: %v; nothing was posted, so the outcome is known", err)
+	}
+	if err := e.handle(ev, 2); err != nil {
+		t.Fatalf("second handling: %v", err)
+	}
+	if diff := cmp.Diff([]string{"chat.postMessage @dora"}, heads(e.seen())); diff != "" {
+		t.Errorf("visible calls (-want +got):\n%s", diff)
+	}
+	if n, err := e.rdb.HLen(context.Background(), welcomed.Key).Result(); err != nil || n != 1 {
+		t.Errorf("welcomed record has %d members (err %v), want 1", n, err)
+	}
+}
