@@ -141,8 +141,10 @@ func (r *Runner) welcomeMember(ctx context.Context, user string, text func(conte
 		if rerr := r.welcome.Release(rctx, user); rerr != nil {
 			log.Error().Err(rerr).Msg("cannot release the welcome claim; this member will get no welcome")
 		}
-		if errors.Is(err, errPermanent) {
+		if errors.Is(err, errPermanent) && !errors.Is(err, slackapi.ErrTokenRejected) {
 			// Retrying cannot help (a deactivated account, a DM refused).
+			// A rejected token is another matter: once it is replaced,
+			// the member can be welcomed.
 			log.Warn().Err(err).Msg("cannot send the welcome DM; not trying again")
 			return known()
 		}

@@ -134,3 +134,27 @@ func TestWelcomeSweepUnknownDMNotRepeated(t *testing.T) {
 		t.Error("the unknown outcome was not logged")
 	}
 }
+
+// A welcome DM that failed because Slack rejected the token is not given up
+// as if the member could never be welcomed: once the token works again the
+// next sweep welcomes them.
+func TestWelcomeSweepTokenRejectedRetried(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.WelcomeSweepInterval = time.Hour
+	r := e.runner("a", Options{})
+	ctx := context.Background()
+	if err := r.RunTask(ctx, "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	hank := e.addUser(slackfake.User{Name: "hank"})
+	e.slack.Inject("conversations.open", slackfake.Fault{Error: "token_revoked", Times: 1})
+	if err := r.RunTask(ctx, "welcome"); err == nil {
+		t.Fatal("sweep with the token rejected: want an error")
+	}
+	if err := r.RunTask(ctx, "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.dms()[hank]; len(got) != 1 {
+		t.Fatalf("DMs to hank = %q; want one, sent once the token worked again", got)
+	}
+}

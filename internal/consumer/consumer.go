@@ -83,6 +83,11 @@ type Consumer struct {
 	// tune, when set, adjusts the queue's options (tests shorten its waits).
 	tune func(*workqueue.Options)
 
+	// tokenRejected is signalled by Handle when Slack rejects the bot
+	// token: Run stops, so that the events wait in the queue for a new
+	// token instead of being dead-lettered one by one.
+	tokenRejected chan struct{}
+
 	// ReadBlock is how long one read of the queue waits for new events,
 	// and so how long stopping may wait for the read in progress (its
 	// events are run before Run returns); 0 keeps the queue's default,
@@ -112,6 +117,8 @@ func New(cfg config.Config, log zerolog.Logger, rdb redis.UniversalClient, slack
 		mux:    handler.NewMux(),
 		ledger: ledger{rdb: rdb},
 		now:    time.Now,
+
+		tokenRejected: make(chan struct{}, 1),
 	}
 	// Effects are numbered per handler run; see ledger.
 	c.mux.Use(perRoute)
@@ -200,6 +207,10 @@ func (c *Consumer) consumeWhileRedisAnswers(ctx context.Context, q *workqueue.Qu
 		case <-lost:
 			stop()
 			err = <-done
+		case <-c.tokenRejected:
+			stop()
+			<-done
+			return fmt.Errorf("consumer: stopped: Slack rejected the bot token mid-run; the events wait in the queue until SLACK_BOT_TOKEN is replaced: %w", slackapi.ErrTokenRejected)
 		}
 		stop()
 		if ctx.Err() != nil {
@@ -288,6 +299,14 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 		production: c.cfg.Production,
 	}
 	if err := queueError(c.mux.ServeMessage(ctx, m, r)); err != nil {
+		if errors.Is(err, slackapi.ErrTokenRejected) {
+			// No call will work until the token is replaced: this event,
+			// like every other, waits in the queue (a transient error,
+			// not a dead letter) while Run stops.
+			notify(c.tokenRejected)
+			log.Error().Err(err).Msg("Slack rejected the bot token; leaving the event in the queue and stopping")
+			return fmt.Errorf("consumer: %s", err)
+		}
 		ev := log.Warn().Err(err).Bool("permanent", errors.Is(err, workqueue.ErrPermanent))
 		err = fmt.Errorf("consumer: %w", err)
 		// Slack asked to wait (a 429 whose Retry-After did not fit the

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gophers/gopherbot/internal/slackapi"
+	"github.com/gophers/gopherbot/internal/slackevent"
 	"github.com/gophers/gopherbot/internal/slackfake"
 	"github.com/gophers/gopherbot/internal/welcomed"
 	"github.com/gophers/gopherbot/workqueue"
@@ -105,5 +107,43 @@ func TestWelcomeWhenOpeningTheDMFailed(t *testing.T) {
 	}
 	if n, err := e.rdb.HLen(context.Background(), welcomed.Key).Result(); err != nil || n != 1 {
 		t.Errorf("welcomed record has %d members (err %v), want 1", n, err)
+	}
+}
+
+// A token Slack rejects mid-run stops the consumer with an error that says
+// so, and the event that met it waits in the queue for a new token instead
+// of going to the dead letters (as every event after it would).
+func TestTokenRejectedMidRunStops(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.c.Run(ctx) }()
+	e.publish(e.message(said{user: "alice", channel: "dm", text: "define goroutine"}))
+	e.waitIdle()
+	e.slack.RevokeToken()
+	e.publish(e.message(said{user: "alice", channel: "dm", text: "define channel"}))
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run still running 15s after Slack rejected the token")
+	}
+	if !errors.Is(err, slackapi.ErrTokenRejected) || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
+		t.Fatalf("Run = %v; want an error wrapping ErrTokenRejected that names SLACK_BOT_TOKEN", err)
+	}
+	st, serr := e.q.Stats(context.Background(), slackevent.All)
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	if st.DeadLetters != 0 {
+		t.Errorf("%d dead letters; want none, the event waits for a new token", st.DeadLetters)
+	}
+	var waiting int64
+	for _, s := range st.Streams {
+		waiting += s.Length
+	}
+	if waiting != 1 {
+		t.Errorf("%d events in the streams; want the one that met the rejected token", waiting)
 	}
 }
