@@ -115,7 +115,7 @@ func New(cfg config.Config, log zerolog.Logger, rdb redis.UniversalClient, slack
 		rdb:    rdb,
 		slack:  slack,
 		mux:    handler.NewMux(),
-		ledger: ledger{rdb: rdb},
+		ledger: newLedger(rdb),
 		now:    time.Now,
 
 		tokenRejected: make(chan struct{}, 1),

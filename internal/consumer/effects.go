@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -63,8 +64,67 @@ const (
 // handling skips it. That effect is lost if Slack never made it, and never
 // doubled if it did: effects happen at most once, as DESIGN.md asks, not
 // exactly once.
+//
+// One more case is closed within a process: a claim whose reply was lost
+// for good (go-redis gave up, or the deadline came) fails, though Redis may
+// have written it. The ledger keeps that claim's value, and this process's
+// next claim of the same effect (the queue's retry) sends the same value
+// again, so that it finds its own claim instead of taking it for another
+// handling's and skipping an effect nobody made.
 type ledger struct {
-	rdb redis.UniversalClient
+	rdb  redis.UniversalClient
+	lost *lostClaims
+}
+
+// newLedger returns the ledger kept in rdb.
+func newLedger(rdb redis.UniversalClient) ledger {
+	return ledger{rdb: rdb, lost: &lostClaims{m: map[string]lostClaim{}}}
+}
+
+// lostClaimTTL is how long a claim whose reply was lost is remembered: the
+// queue retries an event within minutes.
+const lostClaimTTL = time.Hour
+
+// lostClaims are the values of claims that failed without an answer, by
+// event and field.
+type lostClaims struct {
+	mu sync.Mutex
+	m  map[string]lostClaim
+}
+
+type lostClaim struct {
+	value string
+	at    time.Time
+}
+
+// take returns the value a failed claim of key sent, and forgets it while
+// the caller's claim is in flight (a concurrent claim of the same effect
+// must not win with it too).
+func (l *lostClaims) take(key string) (string, bool) {
+	if l == nil {
+		return "", false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.m[key]
+	delete(l.m, key)
+	return c.value, ok && time.Since(c.at) < lostClaimTTL
+}
+
+// put remembers the value of a claim of key that failed without an answer.
+func (l *lostClaims) put(key, value string) {
+	if l == nil {
+		return
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, c := range l.m {
+		if now.Sub(c.at) >= lostClaimTTL {
+			delete(l.m, k)
+		}
+	}
+	l.m[key] = lostClaim{value: value, at: now}
 }
 
 // claim reports whether the caller owns the effect field of event and must
@@ -72,7 +132,11 @@ type ledger struct {
 // prev is the state it left.
 func (l ledger) claim(ctx context.Context, event, field, what string) (ok bool, prev string, err error) {
 	key := effectsPrefix + event
-	mine := effectInflight + " " + claimToken() + " " + what
+	lostKey := event + "\x00" + field
+	mine, again := l.lost.take(lostKey)
+	if !again {
+		mine = effectInflight + " " + claimToken() + " " + what
+	}
 	var set *redis.BoolCmd
 	var get *redis.StringCmd
 	// One round trip; MULTI so that the expiry is set with the first claim
@@ -84,6 +148,9 @@ func (l ledger) claim(ctx context.Context, event, field, what string) (ok bool, 
 		return nil
 	})
 	if err != nil {
+		// Redis may have written it: the next claim of this effect sends
+		// the same value, to know it for ours.
+		l.lost.put(lostKey, mine)
 		return false, "", fmt.Errorf("effects: claim %s %s: %w", event, field, err)
 	}
 	if set.Val() || get.Val() == mine {

@@ -110,7 +110,7 @@ func TestLedgerClaimReplyLost(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	rdb := e.redis.Client()
 	rdb.AddHook(resend{})
-	l := ledger{rdb}
+	l := newLedger(rdb)
 	ctx := context.Background()
 	ok, prev, err := l.claim(ctx, "Ev1", "r#1", "reply")
 	if err != nil || !ok {
@@ -124,7 +124,7 @@ func TestLedgerClaimReplyLost(t *testing.T) {
 // TestLedger checks the claim protocol on its own.
 func TestLedger(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	l := ledger{e.rdb}
+	l := newLedger(e.rdb)
 	ctx := context.Background()
 	ok, _, err := l.claim(ctx, "Ev1", "r#1", "reply")
 	if err != nil || !ok {
@@ -160,5 +160,35 @@ func TestLedger(t *testing.T) {
 	defer cancel()
 	if _, _, err := l.claim(dctx, "Ev3", "r#1", "reply"); err == nil {
 		t.Error("claim with Redis down: no error")
+	}
+}
+
+// TestLedgerClaimLostForGood: a claim whose reply was lost and which
+// go-redis did not send again fails, though Redis wrote it; the retry of
+// the same effect in this process finds its own claim and makes the effect,
+// while another handling (another process) still skips it.
+func TestLedgerClaimLostForGood(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	proxy := e.redis.NewCutProxy(t)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	l := newLedger(rdb)
+	ctx := context.Background()
+	proxy.Arm("hsetnx", "Ev1")
+	if ok, _, err := l.claim(ctx, "Ev1", "r#1", "reply"); err == nil || ok {
+		t.Fatalf("claim with its reply cut = %v, %v; want an error", ok, err)
+	}
+	if proxy.Cuts() != 1 {
+		t.Fatalf("%d replies cut; want 1", proxy.Cuts())
+	}
+	if v := e.rdb.HGet(ctx, effectsPrefix+"Ev1", "r#1").Val(); v == "" {
+		t.Fatal("the cut claim was not written; the test shows nothing")
+	}
+	if ok, _, _ := newLedger(e.rdb).claim(ctx, "Ev1", "r#1", "reply"); ok {
+		t.Fatal("another process's claim of the effect = true; want false")
+	}
+	ok, prev, err := l.claim(ctx, "Ev1", "r#1", "reply")
+	if err != nil || !ok {
+		t.Fatalf("the retry's claim = %v, %q, %v; want true (the claim is this process's)", ok, prev, err)
 	}
 }

@@ -96,7 +96,7 @@ func TestResponder(t *testing.T) {
 			e.slack.Reset()
 			m := tt.m
 			m.EventID = "EvR" + strings.Repeat("x", i)
-			r := &responder{slack: e.api, ledger: ledger{e.rdb}, log: e.c.log, m: &m, event: m.EventID, shadow: tt.shadow, production: true}
+			r := &responder{slack: e.api, ledger: newLedger(e.rdb), log: e.c.log, m: &m, event: m.EventID, shadow: tt.shadow, production: true}
 			err := tt.do(context.Background(), r)
 			if (err != nil) != tt.wantErr {
 				t.Errorf("err = %v, want error %v", err, tt.wantErr)
@@ -119,7 +119,7 @@ func TestShadowDMToOthers(t *testing.T) {
 	alice, bob := e.userID("alice"), e.userID("bob")
 	dm, _ := e.channel("dm", alice)
 	m := handler.Message{Kind: handler.KindMessage, EventID: "EvS", Channel: dm, ChannelType: "im", User: alice, TS: "1700000000.000200"}
-	r := &responder{slack: e.api, ledger: ledger{e.rdb}, log: e.c.log, m: &m, event: m.EventID, shadow: false}
+	r := &responder{slack: e.api, ledger: newLedger(e.rdb), log: e.c.log, m: &m, event: m.EventID, shadow: false}
 	ctx := context.Background()
 	if err := joinErrs(r.DM(ctx, alice, "yours"), r.DM(ctx, bob, "not yours")); err != nil {
 		t.Fatal(err)

@@ -48,6 +48,9 @@ func (s *Server) NewCutProxy(t testing.TB) *CutProxy {
 	return p
 }
 
+// Addr is the proxy's address, for clients with options of their own.
+func (p *CutProxy) Addr() string { return p.addr }
+
 // Client returns a client that talks to Redis through the proxy, closed
 // when the test ends.
 func (p *CutProxy) Client() *redis.Client {
