@@ -21,6 +21,9 @@ func (b *bot) registerLookups(mx *handler.Mux) {
 func (b *bot) define(ctx context.Context, m *handler.Message, r handler.Responder) error {
 	term := argument(m.Arg)
 	if term == "" {
+		term = b.punctuationTerm(m.Text)
+	}
+	if term == "" {
 		return r.Reply(ctx, "Which term? For example `define goroutine` or `define zero value`.", handler.MentionAsked())
 	}
 	if e, ok := b.Glossary.Lookup(term); ok {
@@ -40,6 +43,32 @@ func (b *bot) define(ctx context.Context, m *handler.Message, r handler.Responde
 	return r.Reply(ctx, fmt.Sprintf("I don't have %s in my glossary. "+
 		"The spec (https://go.dev/ref/spec) and the FAQ (https://go.dev/doc/faq) may cover it, or ask here and someone will explain. "+
 		"If you think it belongs in the glossary, please propose it to the bot's maintainers.", shown), handler.MentionAsked())
+}
+
+// punctuationTerm is for a define whose Arg came out empty: the Mux drops a
+// sentence's last '?', '!' and '.', which leaves nothing of a term that is
+// punctuation itself ("..."). It returns such a term when the glossary has
+// it, else "".
+func (b *bot) punctuationTerm(text string) string {
+	rest, ok := cutPrefixFold(argument(text), "define")
+	if !ok {
+		return ""
+	}
+	rest = strings.TrimSpace(rest)
+	for _, t := range []string{rest, strings.TrimSpace(strings.TrimRight(rest, "?!"))} {
+		if _, found := b.Glossary.Lookup(t); t != "" && found {
+			return t
+		}
+	}
+	return ""
+}
+
+// cutPrefixFold is strings.CutPrefix, ignoring case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }
 
 // quote shows what the asker typed, escaped so that it is shown as typed,

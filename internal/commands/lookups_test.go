@@ -206,3 +206,24 @@ func TestDefineGC(t *testing.T) {
 		}
 	}
 }
+
+// TestDefinePunctuationTerm: a term that is punctuation itself ("...", an
+// alias of "variadic function" in the built-in glossary) is not taken for
+// the end of a sentence and lost.
+func TestDefinePunctuationTerm(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Glossary = glossary.Default() })
+	want, ok := glossary.Default().Lookup("...")
+	if !ok {
+		t.Fatal("the built-in glossary has no \"...\"; pick another punctuation term for this test")
+	}
+	for _, text := range []string{"define ...", "define ...?", "<@UBOB> define ..."} {
+		got := e.mustServe(t, mention(text))
+		if len(got) != 1 || !strings.HasPrefix(got[0].Text, "*"+want.Term+"*: ") {
+			t.Errorf("%q answered %+v, want the definition of %q", text, got, want.Term)
+		}
+	}
+	// Nothing after define is still a question for a term.
+	if got := e.mustServe(t, mention("define ?")); len(got) != 1 || !strings.Contains(got[0].Text, "Which term?") {
+		t.Errorf("\"define ?\" answered %+v, want the question for a term", got)
+	}
+}

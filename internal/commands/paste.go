@@ -161,8 +161,8 @@ func goFiles(m *handler.Message) []handler.File {
 // share. When text has ``` code blocks, the code is the blocks (joined)
 // and only their lines count; the words around them are conversation.
 // Without blocks, the whole text counts. Either way it must look like Go
-// (looksLikeCode), so that prose, logs, compiler output and JSON are never
-// sent to the Playground.
+// (looksLikeCode), so that prose, logs, compiler output, JSON, go.mod files
+// and code in other languages are never sent to the Playground.
 func pastedCode(text string) (string, bool) {
 	if !strings.Contains(text, "```") {
 		return text, looksLikeCode(text) && countLines(text) >= MinPasteLines
@@ -203,12 +203,13 @@ func countLines(s string) int {
 // non-blank lines, once `inline code` is taken out, look like lines of Go
 // (codeLine). One snippet quoted in a question does not make the question
 // code, and output (go build errors, test failures, stack traces) has too
-// few such lines. JSON is not Go either.
+// few such lines. JSON is not Go either, nor is code in another language
+// (see goOnly and notGo).
 func looksLikeCode(s string) bool {
 	if t := strings.TrimSpace(s); (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)) {
 		return false
 	}
-	code, all := 0, 0
+	code, all, goLines, foreign := 0, 0, 0, 0
 	for line := range strings.Lines(s) {
 		line = strings.TrimRight(inlineCode.ReplaceAllString(line, ""), " \t\r\n")
 		if strings.TrimSpace(line) == "" {
@@ -218,8 +219,17 @@ func looksLikeCode(s string) bool {
 		if codeLine(line) {
 			code++
 		}
+		switch {
+		case goOnly.MatchString(line):
+			goLines++
+		case notGo.MatchString(line):
+			foreign++
+		}
 	}
-	return all > 0 && 2*code >= all
+	// Python, JavaScript, C or Rust pass the line test as well as Go
+	// does; the Playground runs Go only, so it takes a line that only Go
+	// writes, and more of them than lines Go never writes.
+	return all > 0 && 2*code >= all && goLines > foreign
 }
 
 // inlineCode is `a bit of code` within a line of text.
@@ -229,6 +239,23 @@ var (
 	// goStatement starts a line of Go: a declaration, or a statement Go
 	// writes one way only.
 	goStatement = regexp.MustCompile(`^\s*(func|package|import|type|var|const|return|defer|go)\b.*[^.?!]$|^\s*(case .*|default):$|^\s*//`)
+	// goOnly is a line that other languages people paste do not write:
+	// := , a package clause, an import of a quoted path, func, a type
+	// declaration, a var or const group, a var with a type, defer and go
+	// statements, channel operations and types, err != nil, a call of
+	// fmt, map types and slice literals.
+	goOnly = regexp.MustCompile(`:=|^\s*package\s+\w+\s*;?$|^\s*import\s*(\(\s*$|"|[\w.]+\s+")|^\s*func\s*[\w(]|` +
+		`^\s*type\s+\w+(\[[^\]]*\])?\s+(struct|interface|func|map|chan|\[|\*|[\w.]+\s*$)|^\s*(var|const)\s*\(\s*$|` +
+		`^\s*var\s+\w+(\s*,\s*\w+)*\s+[\w*\[.]|^\s*defer\s+\S|^\s*go\s+(func\b|[\w.]+\()|\w\s*<-\s*\S|^\s*<-\s*\w|` +
+		`\berr != nil\b|\bfmt\.\w+\(|\bmap\[[^\]\s]+\]\S|\[\][\w*.]+\{|\bchan\s+[\w*\[]`)
+	// notGo is a line Go never writes: one ending in ';' (gofmt drops
+	// them), =>, another language's declarations (def, class, fn,
+	// function, let, public...), a preprocessor line, a Python block
+	// opener ending in ':', or a go.mod directive.
+	notGo = regexp.MustCompile(`;$|=>|^\s*(def|class)\s+\w+.*[:{]$|^\s*fn\s+\w+\s*[(<]|^\s*(async\s+)?function\*?\s*\w*\s*\(|` +
+		`^\s*let\s+(mut\s+)?\w+\s*[=:]|^\s*(public|private|protected)\s+\w|^\s*#\s*(include|define|import|pragma)\b|^#!|` +
+		`^\s*(if|elif|else|for|while|try|except|finally|with)\b[^{]*:$|` +
+		`^module\s+\S+$|^go\s+1\.\d+|^toolchain\s+go|^(require|replace|exclude|retract)\s*(\($|\S+\s+v\d)`)
 	// fileLine is a position in a file, as output prints it (main.go:12:2,
 	// /usr/lib/go/src/x.go:8 +0x1d).
 	fileLine = regexp.MustCompile(`\.go:\d+`)

@@ -346,3 +346,47 @@ func TestOutputBlockIsNotShared(t *testing.T) {
 		})
 	}
 }
+
+// TestNonGoPasteIsNotShared: the Go Playground runs Go only. Code in other
+// languages, a go.mod, and log lines (one JSON object a line, as slog and
+// zerolog write them) are not turned into Playground links, however long
+// and code-like they are; Go in the same shapes still is.
+func TestNonGoPasteIsNotShared(t *testing.T) {
+	notGo := map[string]string{
+		"python":         "def main():\n    items = [1, 2, 3]\n    for i in items:\n        if i > 1:\n            print(i)\n        else:\n            print('small')\n    return None\n\nclass Foo:\n    def __init__(self):\n        self.x = 1\n        self.y = 2\n",
+		"javascript":     "function main() {\n  const items = [1, 2, 3];\n  for (const i of items) {\n    if (i > 1) {\n      console.log(i);\n    } else {\n      console.log('small');\n    }\n  }\n  return null;\n}\nmain();\n",
+		"c":              "#include <stdio.h>\n\nint main(void) {\n    int a[3] = {1, 2, 3};\n    for (int i = 0; i < 3; i++) {\n        printf(\"%d\\n\", a[i]);\n    }\n    if (a[0]) {\n        return 1;\n    }\n    return 0;\n}\n",
+		"rust":           "fn main() {\n    let v = vec![1, 2, 3];\n    for i in v.iter() {\n        println!(\"{}\", i);\n    }\n    let s = String::from(\"hi\");\n    match s.as_str() {\n        \"hi\" => println!(\"hi\"),\n        _ => {}\n    }\n}\n",
+		"go.mod":         "module example.com/x\n\ngo 1.22\n\nrequire (\n\tgithub.com/a/b v1.0.0\n\tgithub.com/c/d v1.2.0\n\tgithub.com/e/f v0.3.0\n\tgithub.com/g/h v1.0.0\n\tgithub.com/i/j v1.0.0\n\tgithub.com/k/l v1.0.0\n)\n",
+		"java":           "public class Main {\n    public static void main(String[] args) {\n        List<String> xs = new ArrayList<>();\n        xs.add(\"a\");\n        for (String x : xs) {\n            System.out.println(x);\n        }\n        if (xs.isEmpty()) {\n            return;\n        }\n    }\n}\n",
+		"JSON log lines": strings.Repeat("{\"time\":\"2024-05-01T10:00:00Z\",\"level\":\"INFO\",\"msg\":\"request\",\"status\":200}\n", 12),
+	}
+	for name, text := range notGo {
+		for _, shape := range []struct{ name, text string }{{"pasted", text}, {"in a block", "why does this fail?\n```" + text + "```"}} {
+			t.Run(name+", "+shape.name, func(t *testing.T) {
+				e := newEnv(t)
+				got := e.mustServe(t, message(slackEscape(shape.text)))
+				if n := len(e.pg.Shares()); n != 0 || len(got) != 0 {
+					t.Errorf("%d shares, calls:\n%+v", n, got)
+				}
+			})
+		}
+	}
+
+	isGo := map[string]string{
+		"a program":         goCode(12),
+		"a struct":          structCode,
+		"a function":        "func handler(w http.ResponseWriter, r *http.Request) {\n\tname := r.URL.Query().Get(\"name\")\n\tif name == \"\" {\n\t\thttp.Error(w, \"no name\", http.StatusBadRequest)\n\t\treturn\n\t}\n\tfor i := 0; i < 3; i++ {\n\t\tfmt.Fprintf(w, \"hello %s\\n\", name)\n\t}\n\tlog.Printf(\"greeted %s\", name)\n}",
+		"a map literal":     "var routes = map[string]http.HandlerFunc{\n\t\"/\":  index,\n\t\"/a\": a,\n\t\"/b\": b,\n\t\"/c\": c,\n\t\"/d\": d,\n\t\"/e\": e,\n\t\"/f\": f,\n\t\"/g\": g,\n\t\"/h\": h,\n}",
+		"semicolons":        "package main;\n\nimport \"fmt\";\n\nfunc main() {\n    var x int = 1;\n    y := 2;\n    fmt.Println(x);\n    fmt.Println(y);\n    if x > 0 {\n        fmt.Println(\"pos\");\n    }\n}",
+		"statements":        "ch := make(chan int)\ndone := make(chan struct{})\ngo func() {\n\tfor v := range ch {\n\t\tfmt.Println(v)\n\t}\n\tclose(done)\n}()\nfor i := 0; i < 10; i++ {\n\tch <- i\n}\nclose(ch)\n<-done",
+		"with a SQL string": "func list(db *sql.DB) ([]string, error) {\n\trows, err := db.Query(`\n\t\tSELECT name FROM users;\n\t`)\n\tif err != nil {\n\t\treturn nil, err\n\t}\n\tdefer rows.Close()\n\tvar names []string\n\tfor rows.Next() {\n\t\tvar n string\n\t\tnames = append(names, n)\n\t}\n\treturn names, rows.Err()\n}",
+	}
+	for name, code := range isGo {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := pastedCode(code); !ok {
+				t.Errorf("Go code not taken for a paste:\n%s", code)
+			}
+		})
+	}
+}
