@@ -160,6 +160,15 @@ type Responder interface {
 	React(ctx context.Context, emoji string) error
 }
 
+// Rehearsed reports whether r only logs what it would do, as a bot in
+// shadow mode does for the messages not addressed to it. A handler then
+// also skips work that people would see outside Slack, such as sharing
+// code on the Go Playground, and logs it instead.
+func Rehearsed(r Responder) bool {
+	x, ok := r.(interface{ Rehearsed() bool })
+	return ok && x.Rehearsed()
+}
+
 // ReplyOptions are set by ReplyOption values.
 type ReplyOptions struct {
 	Unfurl       bool // let Slack unfurl links (off by default)

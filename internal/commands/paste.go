@@ -59,6 +59,17 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 		return nil
 	}
 
+	if handler.Rehearsed(r) {
+		// Shadow mode: a share would publish the code on the Playground,
+		// though the bot says nothing. Only log what would happen.
+		n := len(goFiles(m))
+		if _, pasted := pastedCode(m.Text); pasted {
+			n++
+		}
+		log.Info().Int("snippets", n).Msg("shadow: would share the code on the Go Playground and reply with the link")
+		return nil
+	}
+
 	var codes [][]byte
 	code, pasted := pastedCode(m.Text)
 	if pasted {

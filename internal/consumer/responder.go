@@ -52,6 +52,10 @@ func perRoute(h handler.Handler) handler.Handler {
 
 var _ handler.Responder = (*responder)(nil)
 
+// Rehearsed reports whether the responder only logs its effects (shadow
+// mode, for a message not addressed to the bot); see handler.Rehearsed.
+func (r *responder) Rehearsed() bool { return r.shadow }
+
 // Reply answers in the message's channel, in its thread when it was in one.
 func (r *responder) Reply(ctx context.Context, text string, opts ...handler.ReplyOption) error {
 	var o handler.ReplyOptions
