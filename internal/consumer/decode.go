@@ -56,7 +56,11 @@ type member struct {
 	RealName string `json:"real_name"`
 	Deleted  bool   `json:"deleted"`
 	IsBot    bool   `json:"is_bot"`
-	Profile  struct {
+	IsApp    bool   `json:"is_app_user"`
+	// Guests: they see only the channels they were invited to.
+	IsRestricted      bool `json:"is_restricted"`
+	IsUltraRestricted bool `json:"is_ultra_restricted"`
+	Profile           struct {
 		DisplayName string `json:"display_name"`
 		RealName    string `json:"real_name"`
 	} `json:"profile"`
@@ -117,10 +121,14 @@ func decode(body []byte, me identity) (m *handler.Message, skip string, err erro
 		switch {
 		case u.ID == me.UserID:
 			return m, "the bot itself joined", nil
-		case u.IsBot:
+		case u.IsBot || u.IsApp || u.ID == "USLACKBOT":
 			return m, "a bot joined", nil
 		case u.Deleted:
 			return m, "a deactivated member", nil
+		case u.IsRestricted || u.IsUltraRestricted:
+			// As the bgtasks sweep: a list of channels to join is no use
+			// to a guest, who sees only the channels they were invited to.
+			return m, "a guest joined", nil
 		}
 		return m, "", nil
 	case eventMemberJoinedChannel:
