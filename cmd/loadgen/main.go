@@ -11,12 +11,18 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/gophers/gopherbot/internal/loadgen"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Every signal that ends a run by default ends it through ctx, so that
+	// -split puts back the CPUs of the Redis server (a Redis left on one
+	// CPU spoils every later run) and -self/-compare remove what they
+	// stored: Ctrl-C, kill or a supervisor (SIGTERM), a closed terminal
+	// (SIGHUP).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	// The secret of a -url target comes from the environment, not a flag,
 	// so that it does not show in the process list.

@@ -172,7 +172,8 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		pid := 0
 		if rdb != nil {
 			if pid = redisPID(ctx, rdb); pid == 0 {
-				return errors.New("loadgen: -split: cannot find the Redis server's process on this machine")
+				return errors.New("loadgen: -split: cannot find the Redis server's process on this machine " +
+					"(a local redis-server of this user whose process_id holds the listening socket of its tcp_port)")
 			}
 		}
 		p, restore, err := SplitCores(pid)
@@ -185,6 +186,18 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 			}
 		}()
 		placement = "; " + p
+	}
+	pinned := ""
+	if !*split && rdb != nil {
+		// A -split run killed by SIGKILL (or a crash) leaves Redis on
+		// one CPU: then it does not share the cores, whatever the
+		// verdict line would say.
+		if pid := redisPID(ctx, rdb); pid > 0 {
+			if pinned = pinnedNote(pid); pinned != "" {
+				pinned += " (left pinned by an interrupted -split? taskset -a -p puts it back)"
+				placement = "; " + pinned
+			}
+		}
 	}
 
 	if rdb != nil {
@@ -305,6 +318,8 @@ func Command(ctx context.Context, args []string, secret string, stdout, stderr i
 		where := "Redis sharing these cores; -split gives it one of its own"
 		if *split {
 			where = "Redis on a core of its own"
+		} else if pinned != "" {
+			where = pinned
 		}
 		fmt.Fprintf(stdout, "target (>= 60%% of baseline, p99 < 5ms; %s): %s\n", where, met)
 	}
@@ -539,10 +554,18 @@ func pingRoundTrip(ctx context.Context, rdb *redis.Client, n int) (time.Duration
 // redisPID is the process ID of the Redis server at rdb when it runs on
 // this machine (it is on a loopback address) and /proc shows it, else 0.
 func redisPID(ctx context.Context, rdb *redis.Client) int {
-	pid, _ := strconv.Atoi(redisInfo(ctx, rdb, "server")["process_id"])
-	// In another PID namespace the number may be someone else's.
+	info := redisInfo(ctx, rdb, "server")
+	pid, _ := strconv.Atoi(info["process_id"])
+	port, _ := strconv.Atoi(info["tcp_port"])
+	if pid <= 0 || port <= 0 {
+		return 0
+	}
+	// process_id is a number in Redis's own PID namespace (a container,
+	// or another host behind a tunnel on a loopback port): here it may
+	// be someone else's, even another Redis. Only the process that holds
+	// Redis's listening socket in this network namespace is the one.
 	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	if pid > 0 && err == nil && strings.Contains(string(comm), "redis") {
+	if err == nil && strings.Contains(string(comm), "redis") && listensOn(pid, port) {
 		return pid
 	}
 	return 0

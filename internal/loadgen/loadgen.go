@@ -54,6 +54,10 @@ type Options struct {
 	Warmup   int           // events sent first, not measured
 	Timeout  time.Duration // per request; default 10s
 	OnStart  func()        // if set, called when the measured phase starts
+
+	// lifetime is how long after signing the events may be sent; 0 is
+	// MaxRunDuration. Tests shorten it.
+	lifetime time.Duration
 }
 
 // Result of a run.
@@ -100,7 +104,10 @@ func (r Result) Throughput() float64 {
 }
 
 // Run sends o.Warmup then o.Count pre-signed events to o.URL over o.Conns
-// connections and measures the second batch.
+// connections and measures the second batch. The events are signed when it
+// starts, so it sends nothing MaxRunDuration after that: the measured phase
+// ends then if o.Duration has not ended it before, and a warm-up that
+// outlasts the signatures is an error.
 func Run(ctx context.Context, o Options) (Result, error) {
 	if err := o.check(); err != nil {
 		return Result{}, err
@@ -115,8 +122,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	// unique across runs against the same Redis, so none is a duplicate.
 	nonce := make([]byte, 4)
 	rand.Read(nonce)
-	reqs := Presign(o.Secret, u, hex.EncodeToString(nonce), o.Warmup+o.Count, time.Now())
+	signed := time.Now()
+	reqs := Presign(o.Secret, u, hex.EncodeToString(nonce), o.Warmup+o.Count, signed)
 	idPrefix := "Ev" + hex.EncodeToString(nonce)
+	// Nothing is sent once the signatures are stale, warm-up included: a
+	// gateway would answer quick 401s, counted as throughput.
+	lifetime := o.lifetime
+	if lifetime <= 0 {
+		lifetime = MaxRunDuration
+	}
+	expiry := signed.Add(lifetime)
 
 	conns, closeAll, err := dialAll(ctx, addr, o.Conns)
 	if err != nil {
@@ -125,15 +140,28 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer closeAll()
 
 	if o.Warmup > 0 {
-		phase(ctx, conns, reqs[:o.Warmup], o.Timeout, time.Time{})
+		phase(ctx, conns, reqs[:o.Warmup], o.Timeout, expiry)
+		if time.Now().After(expiry) {
+			return Result{IDPrefix: idPrefix}, fmt.Errorf("loadgen: the warm-up of %d events outlasted their signatures (%v): use a smaller -warmup", o.Warmup, lifetime)
+		}
 	}
 	if o.OnStart != nil {
 		o.OnStart()
 	}
 	cpu0 := processCPU()
-	res := phase(ctx, conns, reqs[o.Warmup:], o.Timeout, time.Now().Add(o.Duration))
+	deadline := time.Now().Add(o.Duration)
+	if deadline.After(expiry) {
+		deadline = expiry
+	}
+	res := phase(ctx, conns, reqs[o.Warmup:], o.Timeout, deadline)
 	res.CPU = processCPU() - cpu0
 	res.IDPrefix = idPrefix
+	if err := ctx.Err(); err != nil {
+		// Cut short (Ctrl-C, SIGTERM): a part of the run, measured while
+		// an in-process server may be shutting down, is no figure. The
+		// IDPrefix still lets the caller remove what the run stored.
+		return Result{IDPrefix: idPrefix}, fmt.Errorf("loadgen: run interrupted: %w", err)
+	}
 	return res, nil
 }
 

@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -242,5 +243,30 @@ func TestCommandUsage(t *testing.T) {
 		if err := loadgen.Command(t.Context(), args, "s", &out, &errs); err == nil {
 			t.Errorf("Command(%q) = nil error", args)
 		}
+	}
+}
+
+// TestRunInterrupted: a run whose context ends midway (Ctrl-C, SIGTERM)
+// measured a part of what it was asked to, under a server that may be
+// shutting down: it returns an error, so that no row and no verdict is
+// printed from it, and still its IDPrefix, so that what it stored can be
+// removed.
+func TestRunInterrupted(t *testing.T) {
+	u, stop, err := loadgen.StartBare(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	res, err := loadgen.Run(ctx, loadgen.Options{
+		URL: u, Secret: []byte("s"), Conns: 2, Count: 1000, Warmup: 10, Duration: 30 * time.Second,
+		OnStart: cancel, // interrupted as the measured phase starts
+	})
+	if err == nil {
+		t.Errorf("interrupted run: nil error, result %+v", res)
+	}
+	if res.IDPrefix == "" {
+		t.Errorf("interrupted run: no IDPrefix, its events could not be removed")
 	}
 }

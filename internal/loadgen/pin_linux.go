@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -149,4 +150,60 @@ func cpuList(s *unix.CPUSet) string {
 		}
 	}
 	return out
+}
+
+// listensOn reports whether process pid holds a TCP socket listening on
+// port in this network namespace (/proc/net/tcp and tcp6, /proc/<pid>/fd).
+func listensOn(pid, port int) bool {
+	sockets := map[string]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		for line := range strings.Lines(string(b)) {
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			_, hexPort, ok := strings.Cut(f[1], ":")
+			if n, err := strconv.ParseUint(hexPort, 16, 16); ok && err == nil && int(n) == port {
+				sockets["socket:["+f[9]+"]"] = true
+			}
+		}
+	}
+	if len(sockets) == 0 {
+		return false
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd/"
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(dir + fd.Name()); err == nil && sockets[l] {
+			return true
+		}
+	}
+	return false
+}
+
+// pinnedNote says so when process pid (the Redis server) may not use every
+// CPU this process may use, as after a -split run that was killed before it
+// could put the CPUs back; else it returns "".
+func pinnedNote(pid int) string {
+	var mine, theirs unix.CPUSet
+	if unix.SchedGetaffinity(0, &mine) != nil || unix.SchedGetaffinity(pid, &theirs) != nil {
+		return ""
+	}
+	for cpu := range maxCPUs {
+		if mine.IsSet(cpu) && !theirs.IsSet(cpu) {
+			if theirs.Count() == 1 {
+				return "Redis may only use CPU " + cpuList(&theirs)
+			}
+			return "Redis may only use CPUs " + cpuList(&theirs)
+		}
+	}
+	return ""
 }

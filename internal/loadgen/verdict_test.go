@@ -2,6 +2,9 @@ package loadgen
 
 import (
 	"bytes"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +104,44 @@ func TestAllOK(t *testing.T) {
 			t.Errorf("allOK(%+v) = %v, want %v", tt.r, got, tt.want)
 		}
 	}
+}
+
+// TestRunEndsBeforeSignaturesExpire: -d is capped so that a closed-loop
+// run ends before its signatures expire, but the warm-up comes on top of
+// it. A warm-up that outlasts the signatures, or a measured phase that
+// would run past them, must not send stale events, which a gateway answers
+// with quick 401s that count as throughput.
+func TestRunEndsBeforeSignaturesExpire(t *testing.T) {
+	srv := serverTimeouts(&http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(time.Millisecond) // a slow target: at most 1,000 requests a second on one connection
+	})})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	u := "http://" + ln.Addr().String() + "/slack/events"
+
+	t.Run("warm-up", func(t *testing.T) {
+		// 500 warm-up events take at least 500ms, the signatures here last 50ms.
+		res, err := Run(t.Context(), Options{URL: u, Secret: []byte("s"), Conns: 1, Warmup: 500, Count: 10,
+			Duration: time.Minute, lifetime: 50 * time.Millisecond})
+		if err == nil {
+			t.Errorf("a warm-up longer than the signatures' lifetime: nil error, result %+v", res)
+		}
+	})
+	t.Run("measured", func(t *testing.T) {
+		// 2,000 events take at least 2s, the signatures here last 100ms:
+		// the run stops with them, as it would at -d.
+		res, err := Run(t.Context(), Options{URL: u, Secret: []byte("s"), Conns: 1, Count: 2000,
+			Duration: time.Minute, lifetime: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Requests >= 2000 {
+			t.Errorf("the run sent all %d events, for %v, though the signatures last 100ms", res.Requests, res.Elapsed)
+		}
+	})
 }
