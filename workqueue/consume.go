@@ -30,7 +30,8 @@ const afterDrain = 2 * time.Second
 // entries still pending under its consumer name from a previous run.
 //
 // When ctx is done, the entries returned by the read in progress (which may
-// block for up to Options.Block) are still run. Entries whose handlers do
+// block for up to Options.Block), and those read earlier that still wait for
+// a free slot, are still run. Entries whose handlers do
 // not finish within Options.Drain after ctx is done (their contexts are then
 // cancelled), whatever their attempt, and entries waiting for a retry, stay
 // pending and are taken over by another consumer, or by this one when it
@@ -280,8 +281,9 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // readLoop reads entries until ctx is done: first the entries pending under
 // this consumer's name, then new ones. The entries of the read that was in
-// progress when ctx ended are run all the same, unless the drain (hctx) is
-// over before they get a slot.
+// progress when ctx ended, and those of earlier reads still waiting for a
+// slot, are run all the same, unless the drain (hctx) is over before they
+// get a slot.
 func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) {
 	opts := c.q.opts
 	var wait retryWait
@@ -326,16 +328,14 @@ func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) 
 		}
 		streams, err := c.q.rdb.XReadGroup(ctx, args).Result()
 		at := time.Now() // about when Redis delivered the entries
-		// slots is the context of waiting for slots: once ctx is done, the
-		// entries just read (delivered to this name, so pending here) are
-		// still run, if slots free up within the drain.
-		slots := ctx
-		if ctx.Err() != nil {
-			if err != nil || !hasEntries(streams) || hctx.Err() != nil {
-				c.release(n)
-				return
-			}
-			slots = hctx
+		// slots is the context of waiting for slots: the entries read
+		// (delivered to this name, so pending here) are run, also when ctx
+		// ends while they wait for a slot (more streams than Concurrency),
+		// if slots free up within the drain.
+		slots := hctx
+		if ctx.Err() != nil && (err != nil || !hasEntries(streams) || hctx.Err() != nil) {
+			c.release(n)
+			return
 		}
 		if err != nil && !errors.Is(err, redis.Nil) {
 			c.release(n)

@@ -235,3 +235,103 @@ func TestDeadLetterOwnerChecked(t *testing.T) {
 		t.Errorf("the owner's logs do not say it moved the entry and dropped old dead letters:\n%s", lbNew.String())
 	}
 }
+
+// A dead letter that cannot be written (here the dead-letter key holds a
+// string: WRONGTYPE) leaves its entry pending, to be tried again, instead
+// of acknowledging it with no dead letter: a script's writes before its
+// error are not undone.
+func TestDeadLetterWriteFailsKeepsEntry(t *testing.T) {
+	for name, rdb := range map[string]redis.UniversalClient{
+		"redis":     redistest.Start(t).Client(),
+		"miniredis": miniClient(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			kind := slackevent.TeamJoin
+			q, lb := newQueue(t, rdb, fastOptions("c"))
+			key := q.StreamKey(kind)
+			if err := rdb.XGroupCreateMkStream(ctx, key, q.opts.Group, "0").Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := rdb.Set(ctx, q.DeadLetterKey(), "not a stream", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			e := Event{ID: "EvPoison", Kind: kind, Body: []byte(`{}`)}
+			mustPublish(t, q, e)
+			res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.opts.Group, Consumer: "c", Streams: []string{key, ">"}, Count: 1, Block: -1}).Result()
+			if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+				t.Fatalf("XREADGROUP = %v, %v", res, err)
+			}
+			id := res[0].Messages[0].ID
+			c := &consumer{q: q, log: q.log}
+			c.deadLetter(ctx, c.log, key, id, e, 5, "failed 5 attempts")
+			if p := rdb.XPending(ctx, key, q.opts.Group).Val(); p.Count != 1 || p.Consumers["c"] != 1 {
+				t.Errorf("pending %+v after a dead letter that could not be written; want the entry still pending under c", p)
+			}
+			if n := rdb.XLen(ctx, key).Val(); n != 1 {
+				t.Errorf("stream length %d; want the entry kept", n)
+			}
+			if q.deadLettered.Load() != 0 || !strings.Contains(lb.String(), "cannot dead-letter the entry") {
+				t.Errorf("DeadLettered = %d, logs:\n%s\nwant 0 and the failure logged", q.deadLettered.Load(), lb.String())
+			}
+		})
+	}
+}
+
+// After SCRIPT FLUSH (or a restart of Redis that kept its data) every
+// script is loaded again where it is needed: acknowledging, retrying,
+// dead-lettering, reclaiming and requeueing go on without a failure.
+func TestScriptsFlushed(t *testing.T) {
+	for name, rdb := range map[string]redis.UniversalClient{
+		"redis":     redistest.Start(t).Client(),
+		"miniredis": miniClient(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			kinds := []string{slackevent.TeamJoin}
+			q, lb := newQueue(t, rdb, fastOptions("c"))
+			var broken atomic.Bool
+			broken.Store(true)
+			rec := newRecorder(func(ctx context.Context, d *Delivery) error {
+				switch {
+				case d.ID == "EvFlaky" && d.Attempt == 1:
+					return errors.New("slack answered 500")
+				case d.ID == "EvBad" && broken.Load():
+					return Permanent(errors.New("no such template"))
+				}
+				return nil
+			})
+			consume(t, q, kinds, rec)
+			mustPublish(t, q, Event{ID: "EvWarm", Kind: kinds[0], Body: []byte("x")})
+			waitIdle(t, q, kinds)
+			if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"EvOK", "EvFlaky", "EvBad"} {
+				mustPublish(t, q, Event{ID: id, Kind: kinds[0], Body: []byte("x")})
+			}
+			waitUntil(t, "every entry is settled", func() bool {
+				s := mustStats(t, q, kinds)
+				return s.Idle() && s.Acked == 3 && s.DeadLettered == 1
+			})
+			dl, err := q.DeadLetters(ctx, 10)
+			if err != nil || len(dl) != 1 {
+				t.Fatalf("DeadLetters = %v, %v; want EvBad's", dl, err)
+			}
+			if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			broken.Store(false)
+			if _, _, err := q.Requeue(ctx, dl[0].ID); err != nil {
+				t.Fatalf("Requeue after SCRIPT FLUSH: %v", err)
+			}
+			waitUntil(t, "the requeued entry is handled", func() bool {
+				s := mustStats(t, q, kinds)
+				return s.Idle() && s.Acked == 4
+			})
+			if logs := lb.String(); strings.Contains(logs, "NOSCRIPT") || strings.Contains(logs, "cannot") {
+				t.Errorf("a script was not loaded again:\n%s", logs)
+			}
+		})
+	}
+}

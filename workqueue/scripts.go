@@ -72,7 +72,10 @@ return n
 // deadLetterScript moves an entry to the dead-letter stream. It does nothing
 // when the entry is no longer pending, so that two consumers racing on one
 // entry write one dead letter, nor when another consumer has taken it over
-// (that one runs it now, and decides its fate).
+// (that one runs it now, and decides its fate). It writes the dead letter
+// before it acknowledges: Redis does not undo a script's writes before an
+// error, so a dead letter that cannot be written (a key of the wrong type)
+// must leave the entry pending, not acknowledged with no dead letter.
 //
 // KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry
 // ID, ARGV[3] max length of the dead-letter stream, ARGV[4] this consumer,
@@ -87,9 +90,9 @@ end
 if p[1][2] ~= ARGV[4] then
 	return {0, p[1][2], 0}
 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
 local trimmed = redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[3])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 return {1, '', trimmed}
 `)

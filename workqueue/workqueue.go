@@ -78,9 +78,10 @@
 //
 // # Shutdown
 //
-// When Consume's context is done it stops reading; entries its last read
-// returned are still run. Handlers get Options.Drain, counted from then, to
-// finish; an entry whose handler the drain deadline cuts off stays pending,
+// When Consume's context is done it stops reading; entries its reads
+// returned (the last one included) are still run. Handlers get
+// Options.Drain, counted from then, to finish; an entry whose handler the
+// drain deadline cuts off stays pending,
 // whatever its attempt, for another consumer (or this one under the same
 // name) to run again.
 //
@@ -237,7 +238,8 @@ type Options struct {
 	// them to return.
 	Drain time.Duration
 	// Block is how long one XREADGROUP waits for new entries, and so how
-	// long Consume may take to notice that it should stop; default 2s.
+	// long Consume may take to notice that it should stop; default 2s, at
+	// least 1ms (Redis counts it in milliseconds, and 0 is for ever).
 	Block time.Duration
 	// ReadBatch caps the entries one read or claim fetches. A blocked read
 	// holds the slots of its batch, so the default, half of Concurrency
@@ -321,6 +323,9 @@ func (o Options) withDefaults() Options {
 	if o.Block <= 0 {
 		o.Block = 2 * time.Second
 	}
+	// XREADGROUP counts BLOCK in whole milliseconds, and BLOCK 0 waits
+	// for ever.
+	o.Block = max(o.Block, time.Millisecond)
 	if o.ReadBatch <= 0 {
 		o.ReadBatch = max(1, min(64, o.Concurrency/2))
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -1637,5 +1638,97 @@ func (h *stallHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			<-h.release
 		}
 		return next(ctx, cmd)
+	}
+}
+
+// Entries read before shutdown that wait for a free slot (more streams than
+// Concurrency) are run during the drain like those of the last read, not
+// left pending under a consumer that is gone until ClaimIdle passes.
+func TestShutdownRunsEntriesWaitingForSlot(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	kinds := []string{slackevent.AppMention, slackevent.TeamJoin, slackevent.MemberJoinedChannel}
+	opts := fastOptions("c")
+	opts.Concurrency = 1
+	opts.ClaimInterval = time.Minute
+	q, _ := newQueue(t, rdb, opts)
+	for i, k := range kinds {
+		mustPublish(t, q, Event{ID: fmt.Sprintf("Ev%d", i), Kind: k, Body: []byte("x")})
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	rec := newRecorder(func(ctx context.Context, d *Delivery) error {
+		first.Do(func() {
+			close(started)
+			<-release
+		})
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- q.Consume(ctx, kinds, rec) }()
+	receive(t, started)
+	// The read loop read the three entries in one go and waits for the
+	// slot the first one holds.
+	waitUntil(t, "the read loop waits for a slot", func() bool {
+		buf := make([]byte, 1<<20)
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "(*consumer).acquire") && strings.Contains(g, "(*consumer).readLoop") {
+				return true
+			}
+		}
+		return false
+	})
+	cancel() // SIGTERM
+	close(release)
+	if err := receive(t, done); err != nil {
+		t.Fatal(err)
+	}
+	var pending int64
+	for _, k := range kinds {
+		pending += rdb.XPending(context.Background(), q.StreamKey(k), "gopherbot").Val().Count
+	}
+	if n := rec.n(); n != len(kinds) || pending != 0 {
+		t.Errorf("%d entries handled, %d left pending when Consume returned; want %d handled during the drain, none pending",
+			n, pending, len(kinds))
+	}
+}
+
+// A Block under a millisecond still ends: XREADGROUP counts BLOCK in whole
+// milliseconds, and BLOCK 0 waits for ever, so Consume would not notice
+// that it should stop until an entry arrives.
+func TestBlockUnderMillisecond(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	kinds := []string{slackevent.AppMention}
+	opts := fastOptions("c")
+	opts.Block = 500 * time.Microsecond
+	q, _ := newQueue(t, rdb, opts)
+	if got := q.Options().Block; got < time.Millisecond {
+		t.Errorf("Options().Block = %v; want at least 1ms", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- q.Consume(ctx, kinds, newRecorder(nil)) }()
+	waitUntil(t, "the consumer reads new entries", func() bool {
+		for _, l := range strings.Split(rdb.ClientList(context.Background()).Val(), "\n") {
+			if strings.Contains(l, "cmd=xreadgroup") {
+				return true
+			}
+		}
+		return false
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("Consume did not return 10s after its context was cancelled")
+		mustPublish(t, q, Event{ID: "EvWake", Kind: kinds[0], Body: []byte("x")}) // ends its read
+		<-done
 	}
 }
