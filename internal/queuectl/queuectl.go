@@ -278,19 +278,11 @@ func orNone(s string) string {
 func requeue(ctx context.Context, q *workqueue.Queue, ids []string, all bool, stdout, stderr io.Writer) error {
 	kinds := map[string]string{} // dead-letter ID → kind, when listed
 	if all {
-		// The list is read once: letters that cannot be requeued stay in
-		// the stream and are not tried again.
-		dls, err := q.DeadLetters(ctx, 0)
-		if err != nil {
+		// Letters that cannot be requeued stay in the stream and are not
+		// tried again.
+		var err error
+		if ids, kinds, err = everyDeadLetter(ctx, q, stdout); err != nil || len(ids) == 0 {
 			return err
-		}
-		if len(dls) == 0 {
-			fmt.Fprintln(stdout, "no dead letters")
-			return nil
-		}
-		for _, d := range dls {
-			ids = append(ids, d.ID)
-			kinds[d.ID] = d.Kind
 		}
 	}
 	done, failed := 0, 0
@@ -350,20 +342,33 @@ func interrupted(verb string, done, failed, total int, unsure string, err error)
 	return fmt.Errorf("%s: %w", msg, err)
 }
 
+// everyDeadLetter lists the dead letters for -all, once: letters added
+// while the command runs, which the operator has not seen, are left alone.
+// It returns their IDs, oldest first, and their kinds, or says that there
+// are none.
+func everyDeadLetter(ctx context.Context, q *workqueue.Queue, stdout io.Writer) (ids []string, kinds map[string]string, err error) {
+	dls, err := q.DeadLetters(ctx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(dls) == 0 {
+		fmt.Fprintln(stdout, "no dead letters")
+	}
+	kinds = make(map[string]string, len(dls))
+	for _, d := range dls {
+		ids = append(ids, d.ID)
+		kinds[d.ID] = d.Kind
+	}
+	return ids, kinds, nil
+}
+
 // discard discards each ID, or every dead letter there is when it starts
 // (not those dead-lettered meanwhile, which the operator has not seen).
 func discard(ctx context.Context, q *workqueue.Queue, ids []string, all bool, stdout, stderr io.Writer) error {
 	if all {
-		dls, err := q.DeadLetters(ctx, 0)
-		if err != nil {
+		var err error
+		if ids, _, err = everyDeadLetter(ctx, q, stdout); err != nil || len(ids) == 0 {
 			return err
-		}
-		if len(dls) == 0 {
-			fmt.Fprintln(stdout, "no dead letters")
-			return nil
-		}
-		for _, d := range dls {
-			ids = append(ids, d.ID)
 		}
 	}
 	done, failed := 0, 0

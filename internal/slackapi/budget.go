@@ -89,14 +89,7 @@ func (c *Client) waitPostSlot(ctx context.Context, channel string) error {
 	if wait <= 0 {
 		return nil
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleep(ctx, wait)
 }
 
 // holdPosts makes every process wait d before its next post to channel.

@@ -516,13 +516,21 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 			return e
 		}
 		ev.Dur("retry_in", wait).Msg("slack call failed; retrying")
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return classify(method, fmt.Errorf("%w while waiting to retry after %s", ctx.Err(), e.reason()))
+		if err := sleep(ctx, wait); err != nil {
+			return classify(method, fmt.Errorf("%w while waiting to retry after %s", err, e.reason()))
 		}
+	}
+}
+
+// sleep waits d, or returns ctx's error when ctx is done first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -560,14 +568,10 @@ func (c *Client) waitHold(ctx context.Context, method string) error {
 			Msg("slack call not made: Slack rate-limited the method until past the deadline")
 		return e
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return classify(method, fmt.Errorf("%w while waiting out a rate limit", ctx.Err()))
+	if err := sleep(ctx, wait); err != nil {
+		return classify(method, fmt.Errorf("%w while waiting out a rate limit", err))
 	}
+	return nil
 }
 
 // errHeld is wrapped when a call is not made because Slack rate-limited its
