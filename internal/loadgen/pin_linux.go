@@ -123,6 +123,19 @@ func pinProcess(pid int, set *unix.CPUSet) (undo func() error, err error) {
 	return undo, nil
 }
 
+// ThreadCPUs returns the CPU set of every thread of pid, by thread ID (none
+// when it has ended): what -split changes and must put back.
+func ThreadCPUs(pid int) map[int]unix.CPUSet {
+	m := map[int]unix.CPUSet{}
+	for _, tid := range threads(pid) {
+		var s unix.CPUSet
+		if err := unix.SchedGetaffinity(tid, &s); err == nil {
+			m[tid] = s
+		}
+	}
+	return m
+}
+
 // threads lists the thread IDs of pid, or none when it has ended.
 func threads(pid int) []int {
 	entries, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")

@@ -20,24 +20,6 @@ import (
 	"github.com/gophers/gopherbot/internal/redistest"
 )
 
-// threadCPUs returns the CPU set of every thread of pid.
-func threadCPUs(t *testing.T, pid int) map[int]unix.CPUSet {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[int]unix.CPUSet{}
-	for _, e := range entries {
-		tid, _ := strconv.Atoi(e.Name())
-		var s unix.CPUSet
-		if err := unix.SchedGetaffinity(tid, &s); err == nil {
-			m[tid] = s
-		}
-	}
-	return m
-}
-
 // splittable returns the CPUs this process may use, and skips the test
 // unless there are at least two to split.
 func splittable(t *testing.T) unix.CPUSet {
@@ -62,7 +44,7 @@ func TestSplitCores(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
-	childBefore := threadCPUs(t, child.Process.Pid)
+	childBefore := loadgen.ThreadCPUs(child.Process.Pid)
 	procs := runtime.GOMAXPROCS(0)
 
 	placement, restore, err := loadgen.SplitCores(child.Process.Pid)
@@ -74,13 +56,13 @@ func TestSplitCores(t *testing.T) {
 	}
 	t.Logf("placement: %s", placement)
 	var last unix.CPUSet
-	for tid, s := range threadCPUs(t, child.Process.Pid) {
+	for tid, s := range loadgen.ThreadCPUs(child.Process.Pid) {
 		if s.Count() != 1 {
 			t.Errorf("stand-in thread %d on %d CPUs, want 1", tid, s.Count())
 		}
 		last = s
 	}
-	for tid, s := range threadCPUs(t, os.Getpid()) {
+	for tid, s := range loadgen.ThreadCPUs(os.Getpid()) {
 		if s.Count() != mine.Count()-1 {
 			t.Errorf("our thread %d on %d CPUs, want %d", tid, s.Count(), mine.Count()-1)
 		}
@@ -100,10 +82,10 @@ func TestSplitCores(t *testing.T) {
 	if err := restore(); err != nil {
 		t.Fatal(err)
 	}
-	if got := threadCPUs(t, child.Process.Pid); !equalSets(got, childBefore) {
+	if got := loadgen.ThreadCPUs(child.Process.Pid); !equalSets(got, childBefore) {
 		t.Errorf("stand-in's CPUs after restore = %v, want %v", got, childBefore)
 	}
-	for tid, s := range threadCPUs(t, os.Getpid()) {
+	for tid, s := range loadgen.ThreadCPUs(os.Getpid()) {
 		if s != mine {
 			t.Errorf("our thread %d on %d CPUs after restore, want %d", tid, s.Count(), mine.Count())
 		}
@@ -140,7 +122,7 @@ func TestCompareSplit(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	for tid, s := range threadCPUs(t, os.Getpid()) {
+	for tid, s := range loadgen.ThreadCPUs(os.Getpid()) {
 		if s != mine {
 			t.Errorf("our thread %d on %d CPUs after the run, want %d", tid, s.Count(), mine.Count())
 		}
@@ -255,7 +237,7 @@ func TestCompareNoticesPinnedRedis(t *testing.T) {
 	}
 	var one unix.CPUSet
 	one.Set(last)
-	for tid := range threadCPUs(t, pid) {
+	for tid := range loadgen.ThreadCPUs(pid) {
 		if err := unix.SchedSetaffinity(tid, &one); err != nil {
 			t.Skipf("cannot pin Redis: %v", err)
 		}

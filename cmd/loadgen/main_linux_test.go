@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gophers/gopherbot/internal/loadgen"
 	"github.com/gophers/gopherbot/internal/redistest"
 )
 
@@ -25,24 +26,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-// threadCPUs returns the CPU set of every thread of pid.
-func threadCPUs(t *testing.T, pid int) map[int]unix.CPUSet {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[int]unix.CPUSet{}
-	for _, e := range entries {
-		tid, _ := strconv.Atoi(e.Name())
-		var s unix.CPUSet
-		if err := unix.SchedGetaffinity(tid, &s); err == nil {
-			m[tid] = s
-		}
-	}
-	return m
 }
 
 // TestSplitRestoredOnSignal: `loadgen -compare -split` stopped by SIGTERM
@@ -73,7 +56,7 @@ func TestSplitRestoredOnSignal(t *testing.T) {
 			if pid == 0 {
 				t.Fatalf("no process_id in INFO server:\n%s", info)
 			}
-			before := threadCPUs(t, pid)
+			before := loadgen.ThreadCPUs(pid)
 
 			// Many events over one connection: the run is still going when
 			// the signal comes.
@@ -107,7 +90,7 @@ func TestSplitRestoredOnSignal(t *testing.T) {
 			if !strings.Contains(strings.Join(out, "\n"), "Redis on CPU ") {
 				t.Fatalf("no split placement in the output:\n%s\nstderr:\n%s", strings.Join(out, "\n"), stderr.String())
 			}
-			pinned := threadCPUs(t, pid)
+			pinned := loadgen.ThreadCPUs(pid)
 			for tid, s := range pinned {
 				if s.Count() != 1 {
 					t.Fatalf("Redis thread %d on %d CPUs during the run, want 1", tid, s.Count())
@@ -130,7 +113,7 @@ func TestSplitRestoredOnSignal(t *testing.T) {
 				t.Errorf("killed by %v without cleaning up", sig)
 			}
 			// The process has ended: whatever it put back is back.
-			for tid, s := range threadCPUs(t, pid) {
+			for tid, s := range loadgen.ThreadCPUs(pid) {
 				if b, known := before[tid]; known && b != s {
 					t.Errorf("Redis thread %d on %d CPUs after the signal, want %d as before", tid, s.Count(), b.Count())
 				}
