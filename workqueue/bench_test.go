@@ -6,12 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gophers/gopherbot/internal/cputime"
 	"github.com/gophers/gopherbot/internal/redistest"
 	"github.com/gophers/gopherbot/internal/slackevent"
 )
@@ -95,12 +95,12 @@ func measureCPU(b *testing.B, rdb *redis.Client) (stop func()) {
 	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
 		b.Fatal(err)
 	}
-	self0, redis0 := processCPU(), redisInfoCPU(ctx, b, rdb)
+	self0, redis0 := cputime.Process(), redisInfoCPU(ctx, b, rdb)
 	return func() {
 		if b.N == 0 {
 			return
 		}
-		self, rd := processCPU()-self0, redisInfoCPU(ctx, b, rdb)-redis0
+		self, rd := cputime.Process()-self0, redisInfoCPU(ctx, b, rdb)-redis0
 		b.ReportMetric(float64(self.Microseconds())/float64(b.N), "cpu-µs/op")
 		b.ReportMetric(float64(rd.Microseconds())/float64(b.N), "redis-µs/op")
 		stats, err := rdb.Info(ctx, "commandstats").Result()
@@ -111,15 +111,6 @@ func measureCPU(b *testing.B, rdb *redis.Client) (stop func()) {
 			b.ReportMetric(float64(commandCalls(stats, "xadd"))/float64(calls), "events/call")
 		}
 	}
-}
-
-// processCPU is the CPU time, user and system, this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // redisInfoCPU is the CPU time, user and system, the Redis server has used.

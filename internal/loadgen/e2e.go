@@ -22,6 +22,7 @@ import (
 
 	"github.com/gophers/gopherbot/config"
 	"github.com/gophers/gopherbot/internal/consumer"
+	"github.com/gophers/gopherbot/internal/cputime"
 	"github.com/gophers/gopherbot/internal/gateway"
 	"github.com/gophers/gopherbot/internal/slackapi"
 	"github.com/gophers/gopherbot/internal/slackevent"
@@ -149,7 +150,7 @@ func (r E2EResult) RedisPerEvent() time.Duration { return per(r.RedisCPU, r.Answ
 type resources struct{ cpu, redisCPU, waited, redisWaited time.Duration }
 
 func (p *pipeline) snapshot(ctx context.Context) resources {
-	u := resources{cpu: processCPU(), redisCPU: redisCPU(ctx, p.rdb), waited: runQueueWait(os.Getpid())}
+	u := resources{cpu: cputime.Process(), redisCPU: redisCPU(ctx, p.rdb), waited: runQueueWait(os.Getpid())}
 	if p.redisPID > 0 {
 		u.redisWaited = runQueueWait(p.redisPID)
 	}

@@ -27,9 +27,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/gophers/gopherbot/internal/cputime"
 	"github.com/gophers/gopherbot/internal/gateway"
 )
 
@@ -86,15 +86,6 @@ func (r Result) CPUPerRequest() time.Duration {
 	return r.CPU / time.Duration(r.Requests)
 }
 
-// processCPU is the user and system time of this process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // Throughput is answered requests per second.
 func (r Result) Throughput() float64 {
 	if r.Elapsed <= 0 {
@@ -148,13 +139,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.OnStart != nil {
 		o.OnStart()
 	}
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	deadline := time.Now().Add(o.Duration)
 	if deadline.After(expiry) {
 		deadline = expiry
 	}
 	res := phase(ctx, conns, reqs[o.Warmup:], o.Timeout, deadline)
-	res.CPU = processCPU() - cpu0
+	res.CPU = cputime.Process() - cpu0
 	res.IDPrefix = idPrefix
 	if err := ctx.Err(); err != nil {
 		// Cut short (Ctrl-C, SIGTERM): a part of the run, measured while
