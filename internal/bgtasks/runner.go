@@ -30,6 +30,7 @@ func (r *Runner) Leading() bool { return r.leading.Load() }
 // stops its tasks and releases the lease, so a standby takes over at once.
 // With Options.Task set it runs that task once instead (see RunTask).
 func (r *Runner) Run(ctx context.Context) error {
+	defer r.out.close() // once the tasks have stopped
 	if r.opts.Task != "" {
 		return r.RunTask(ctx, r.opts.Task)
 	}

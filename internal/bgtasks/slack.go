@@ -64,6 +64,14 @@ type outbox struct {
 	log    zerolog.Logger
 }
 
+// close stops what the channel cache still does for a name that missed
+// (its listing outlives the post that asked): Run calls it on the way out.
+func (o *outbox) close() {
+	if c, ok := o.chans.(interface{ Close() }); ok {
+		c.Close()
+	}
+}
+
 // newSlack builds the Web API client of cmd/bgtasks; its posting budget is
 // shared with the consumers through rdb.
 func newSlack(cfg config.Config, rdb redis.UniversalClient, log zerolog.Logger) *slackapi.Client {

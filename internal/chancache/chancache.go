@@ -79,8 +79,9 @@ type Cache struct {
 	log     zerolog.Logger
 	missTTL time.Duration
 
-	mu      sync.Mutex
-	listing *listing // the listing for names that missed, while it runs
+	mu       sync.Mutex
+	listing  *listing       // the listing for names that missed, while it runs
+	listings sync.WaitGroup // the listings' goroutines
 }
 
 // listing is a full conversations.list that names that missed wait on.
@@ -90,6 +91,8 @@ type listing struct {
 	// will look). With none left the listing stops early, as a look-up
 	// that finds its name on the first page need not list the rest.
 	wanted int
+	// cancel stops the listing (Close).
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	seen    map[string]string // name -> ID, of the pages listed so far
@@ -264,11 +267,11 @@ func (c *Cache) list(ctx context.Context) *listing {
 		l.wanted++
 		return l
 	}
-	l := &listing{wanted: 1, seen: map[string]string{}, changed: make(chan struct{})}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listTimeout)
+	l := &listing{wanted: 1, cancel: cancel, seen: map[string]string{}, changed: make(chan struct{})}
 	c.listing = l
 	c.log.Debug().Msg("channel cache miss; listing channels")
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), listTimeout)
-	go func() {
+	c.listings.Go(func() {
 		defer cancel()
 		err := c.listAll(lctx, l)
 		c.mu.Lock()
@@ -280,8 +283,25 @@ func (c *Cache) list(ctx context.Context) *listing {
 		l.done, l.err = true, err
 		close(l.changed)
 		l.mu.Unlock()
-	}()
+	})
 	return l
+}
+
+// Close stops the listing in progress, if any, and waits for it to end: a
+// listing outlives the caller that started it, but not the consumer or the
+// background tasks that own the Cache (it would go on calling Slack, and
+// writing to a Redis client about to be closed, for up to five minutes).
+// The callers waiting for it fail with context.Canceled. The Cache stays
+// usable: a later miss starts a listing again.
+func (c *Cache) Close() {
+	c.mu.Lock()
+	l := c.listing
+	c.listing = nil
+	c.mu.Unlock()
+	if l != nil {
+		l.cancel()
+	}
+	c.listings.Wait()
 }
 
 // listAll pages through conversations.list into l and the cache, until the

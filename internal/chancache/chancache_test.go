@@ -373,3 +373,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCloseStopsListing: the listing that outlives its caller must not
+// outlive the process's parts. Close (called when the consumer or the
+// background tasks stop) cancels it and waits for it, so that it does not
+// go on calling Slack, and writing to a Redis client about to be closed,
+// for up to listTimeout after Run returned.
+func TestCloseStopsListing(t *testing.T) {
+	t.Parallel()
+	e := setup(t, slackfake.WithPageSize(3))
+	ctx := ctxT(t)
+	g := &gatedLister{Lister: slackapi.New(e.fake.Token(), e.fake.APIURL(), e.rdb, zerolog.Nop()), release: make(chan struct{})}
+	g.hold = func(n int) bool { return n == 2 } // page 2 never comes
+	cache := New(e.rdb, g, zerolog.Nop())
+
+	hctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := cache.ID(hctx, "random")
+		done <- err
+	}()
+	waitFor(t, "page 2 asked", func() bool { return g.count() == 2 })
+	cancel()
+	<-done
+	closed := make(chan struct{})
+	go func() { cache.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		close(g.release)
+		t.Fatal("Close did not stop the listing in progress within 5s")
+	}
+	if n := g.count(); n != 2 {
+		t.Errorf("%d conversations.list calls after Close; want the 2 made before", n)
+	}
+	// The Cache still works after Close: a later miss lists again.
+	close(g.release)
+	if id, err := cache.ID(ctx, "random"); err != nil || id != e.ws.Channels["random"] {
+		t.Errorf("ID(random) after Close = %q, %v; want %q", id, err, e.ws.Channels["random"])
+	}
+}

@@ -88,6 +88,10 @@ type Consumer struct {
 	// token instead of being dead-lettered one by one.
 	tokenRejected chan struct{}
 
+	// channels is the channel cache of the handlers, whose listing for a
+	// name that missed outlives the handler: Run stops it when it returns.
+	channels *chancache.Cache
+
 	// ReadBlock is how long one read of the queue waits for new events,
 	// and so how long stopping may wait for the read in progress (its
 	// events are run before Run returns); 0 keeps the queue's default,
@@ -123,6 +127,7 @@ func New(cfg config.Config, log zerolog.Logger, rdb redis.UniversalClient, slack
 	// Effects are numbered per handler run; see ledger.
 	c.mux.Use(perRoute)
 	channels := chancache.New(rdb, slack, base)
+	c.channels = channels
 	deps := commands.Deps{
 		Glossary:            glossary.Default(),
 		Channels:            channels,
@@ -172,6 +177,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	q := workqueue.New(c.rdb, opts)
 	defer q.Close()
+	defer c.channels.Close() // once the handlers are done
 	c.log.Info().Bool("shadow", !c.cfg.Production).Msg("consuming events")
 	return c.consumeWhileRedisAnswers(ctx, q)
 }

@@ -64,9 +64,10 @@ func New(rdb redis.UniversalClient) *Store {
 // claim sets the user's record unless it is there; a record equal to one
 // of ours is our own claim, its first reply lost.
 //
-// KEYS[1] Key; ARGV[1] user, ARGV[2] our new record, ARGV[3:] our earlier
-// records whose claims got no answer. Returns the index in ARGV of the
-// record that is ours, or 0 when the claim is someone else's.
+// KEYS[1] Key; ARGV[1] user, ARGV[2] the record to write, ARGV[2:] our
+// records whose claims got no answer (the one to write among them).
+// Returns the index in ARGV of the record that is ours, or 0 when the
+// claim is someone else's.
 var claim = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then
@@ -118,8 +119,17 @@ func (s *Store) Claim(ctx context.Context, user string) (bool, error) {
 	earlier := s.unknown[user]
 	delete(s.unknown, user)
 	s.mu.Unlock()
-	records := []held{{record: strconv.FormatInt(now.Unix(), 10) + " " + rand.Text(), at: now}}
-	records = append(records, earlier...)
+	// A retry writes the first of them rather than a record of its own:
+	// of claims that all failed, at most one can have been written, so
+	// attempts that keep failing (Redis down for many sweeps) leave one
+	// record to remember, not one each.
+	records := earlier
+	if len(records) == 0 {
+		records = []held{{record: strconv.FormatInt(now.Unix(), 10) + " " + rand.Text()}}
+	}
+	for i := range records {
+		records[i].at = now // the latest attempt
+	}
 	args := []any{user}
 	for _, h := range records {
 		args = append(args, h.record)

@@ -179,3 +179,28 @@ func TestClaimRetriedAfterError(t *testing.T) {
 		t.Error("Has(UCUT) = true after Release")
 	}
 }
+
+// Claims that keep failing (Redis down through many sweeps and queue
+// retries) must not pile up a record each: at most one of them can have
+// been written, and each retry that sends the same record again recognises
+// it. The Store remembers one record per user, not one per attempt.
+func TestFailedClaimsDoNotPileUp(t *testing.T) {
+	srv := redistest.Start(t)
+	addr := srv.Client().Options().Addr
+	srv.Stop()
+	down := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	t.Cleanup(func() { down.Close() })
+	s := New(down)
+	ctx := context.Background()
+	for range 5 {
+		if _, err := s.Claim(ctx, "UDOWN"); err == nil {
+			t.Fatal("Claim with Redis down succeeded")
+		}
+	}
+	s.mu.Lock()
+	n := len(s.unknown["UDOWN"])
+	s.mu.Unlock()
+	if n > 1 {
+		t.Errorf("5 failed claims left %d records to send with the next one; want 1", n)
+	}
+}
