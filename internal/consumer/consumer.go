@@ -178,6 +178,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	q := workqueue.New(c.rdb, opts)
 	defer q.Close()
 	defer c.channels.Close() // once the handlers are done
+	select { // a rejection seen by an earlier Run, or after it stopped
+	case <-c.tokenRejected:
+	default:
+	}
 	c.log.Info().Bool("shadow", !c.cfg.Production).Msg("consuming events")
 	return c.consumeWhileRedisAnswers(ctx, q)
 }
