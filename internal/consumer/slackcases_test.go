@@ -147,3 +147,22 @@ func TestTokenRejectedMidRunStops(t *testing.T) {
 		t.Errorf("%d events in the streams; want the one that met the rejected token", waiting)
 	}
 }
+
+// A rejection signalled before Run started (by a handling that ended after
+// an earlier Run stopped) does not stop a Run whose token works.
+func TestRunForgetsEarlierRejection(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	notify(e.c.tokenRejected)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.c.Run(ctx) }()
+	e.publish(e.message(said{user: "alice", channel: "dm", text: "define goroutine"}))
+	e.waitIdle()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v; want nil after a cancel", err)
+	}
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
+		t.Errorf("%d posts; want the answer to define goroutine", n)
+	}
+}
