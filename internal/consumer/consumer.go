@@ -178,7 +178,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	q := workqueue.New(c.rdb, opts)
 	defer q.Close()
 	defer c.channels.Close() // once the handlers are done
-	select { // a rejection seen by an earlier Run, or after it stopped
+	// Forget a rejection seen by an earlier Run, or after it stopped:
+	// identify has just checked the token.
+	select {
 	case <-c.tokenRejected:
 	default:
 	}
