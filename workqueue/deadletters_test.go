@@ -187,19 +187,8 @@ func TestDeadLetterOwnerChecked(t *testing.T) {
 	opts.MaxLen = 10
 	q, lb := newQueue(t, rdb, opts)
 	key := q.StreamKey(kind)
-	if err := rdb.XGroupCreateMkStream(ctx, key, q.opts.Group, "0").Err(); err != nil {
-		t.Fatal(err)
-	}
-	read := func(consumer string) string {
-		t.Helper()
-		res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.opts.Group, Consumer: consumer, Streams: []string{key, ">"}, Count: 1, Block: -1}).Result()
-		if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
-			t.Fatalf("XREADGROUP as %s = %v, %v", consumer, res, err)
-		}
-		return res[0].Messages[0].ID
-	}
 	mustPublish(t, q, Event{ID: "EvPoison", Kind: kind, Body: []byte(`{}`)})
-	id := read("old")
+	id := readOne(t, rdb, q, key, "old")
 	// "new" takes the entry over, as a reclaim after ClaimIdle does.
 	if err := rdb.XClaim(ctx, &redis.XClaimArgs{Stream: key, Group: q.opts.Group, Consumer: "new", Messages: []string{id}}).Err(); err != nil {
 		t.Fatal(err)
@@ -250,19 +239,12 @@ func TestDeadLetterWriteFailsKeepsEntry(t *testing.T) {
 			kind := slackevent.TeamJoin
 			q, lb := newQueue(t, rdb, fastOptions("c"))
 			key := q.StreamKey(kind)
-			if err := rdb.XGroupCreateMkStream(ctx, key, q.opts.Group, "0").Err(); err != nil {
-				t.Fatal(err)
-			}
 			if err := rdb.Set(ctx, q.DeadLetterKey(), "not a stream", 0).Err(); err != nil {
 				t.Fatal(err)
 			}
 			e := Event{ID: "EvPoison", Kind: kind, Body: []byte(`{}`)}
 			mustPublish(t, q, e)
-			res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.opts.Group, Consumer: "c", Streams: []string{key, ">"}, Count: 1, Block: -1}).Result()
-			if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
-				t.Fatalf("XREADGROUP = %v, %v", res, err)
-			}
-			id := res[0].Messages[0].ID
+			id := readOne(t, rdb, q, key, "c")
 			c := &consumer{q: q, log: q.log}
 			c.deadLetter(ctx, c.log, key, id, e, 5, "failed 5 attempts")
 			if p := rdb.XPending(ctx, key, q.opts.Group).Val(); p.Count != 1 || p.Consumers["c"] != 1 {

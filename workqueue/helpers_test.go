@@ -2,6 +2,7 @@ package workqueue
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,4 +175,20 @@ func miniClient(t testing.TB) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
+}
+
+// readOne reads one new entry of stream key as consumer, in q's group
+// (created from the start of the stream if need be), and returns its ID:
+// the entry is then pending under consumer, as a consumer's read leaves it.
+func readOne(t testing.TB, rdb redis.UniversalClient, q *Queue, key, consumer string) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := rdb.XGroupCreateMkStream(ctx, key, q.opts.Group, "0").Err(); err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		t.Fatal(err)
+	}
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: q.opts.Group, Consumer: consumer, Streams: []string{key, ">"}, Count: 1, Block: -1}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+		t.Fatalf("XREADGROUP as %s = %v, %v", consumer, res, err)
+	}
+	return res[0].Messages[0].ID
 }
