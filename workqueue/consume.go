@@ -553,6 +553,19 @@ func (c *consumer) run(ctx, hctx context.Context, key string, m redis.XMessage, 
 		// the handler returned.
 		log.Warn().Err(err).Str("reason", "drain deadline passed").
 			Msg("handler cancelled; entry left pending for another consumer")
+	case errors.Is(err, ErrNotAttempted):
+		// Not the entry's failure: its delivery is taken back, so that it
+		// keeps its attempts for when the consumer can work again.
+		o, cerr := c.ownClaim(ctx, log, key, m.ID, "uncount")
+		switch {
+		case cerr != nil:
+			log.Warn().Err(err).AnErr("uncount_error", cerr).
+				Msg("handler could not attempt the entry; left pending, but this delivery counts")
+		case o.status == "ok":
+			log.Warn().Err(err).Msg("handler could not attempt the entry; left pending, this delivery not counted")
+		case o.status != "vanished": // logged as such
+			log.Info().Err(err).Str("reason", o.reason()).Msg("handler could not attempt the entry, which is no longer ours")
+		}
 	case errors.Is(err, ErrPermanent):
 		c.deadLetter(ctx, log, key, m.ID, e, attempt, "permanent error: "+err.Error())
 	case attempt >= opts.MaxDeliveries:
@@ -693,6 +706,11 @@ func (c *consumer) claimOwn(ctx context.Context, log zerolog.Logger, key, id str
 	if deliver {
 		mode = "claim"
 	}
+	return c.ownClaim(ctx, log, key, id, mode)
+}
+
+// ownClaim runs ownClaimScript in mode ("touch", "claim" or "uncount").
+func (c *consumer) ownClaim(ctx context.Context, log zerolog.Logger, key, id, mode string) (ownClaim, error) {
 	octx, cancel := opContext(ctx)
 	defer cancel()
 	res, err := ownClaimScript.Run(octx, c.q.rdb, []string{key}, c.q.opts.Group, c.q.opts.Consumer, id, mode).Slice()

@@ -135,7 +135,8 @@ return {r[1], gone, out}
 // counts a delivery even for JUSTID.
 //
 // KEYS[1] stream. ARGV[1] group, ARGV[2] consumer, ARGV[3] entry ID, ARGV[4]
-// "claim" to count a delivery, anything else to touch.
+// "claim" to count a delivery, "uncount" to take back the delivery being
+// run (ErrNotAttempted), anything else to touch.
 // Returns {"ok", deliveries, {field, value, ...}}, {"gone"} when it is no
 // longer pending, {"taken", owner} when another consumer holds it, or
 // {"vanished"} when it was deleted from the stream (now acknowledged).
@@ -155,6 +156,8 @@ end
 local n = p[1][4]
 if ARGV[4] == 'claim' then
 	n = n + 1
+elseif ARGV[4] == 'uncount' and n > 0 then
+	n = n - 1
 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'RETRYCOUNT', n, 'JUSTID')
 return {'ok', n, e[1][2]}

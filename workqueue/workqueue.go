@@ -147,6 +147,15 @@ func (f HandlerFunc) Handle(ctx context.Context, d *Delivery) error { return f(c
 // ErrPermanent marks a failure that retrying cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
+// ErrNotAttempted marks a handler failure that says nothing about the
+// entry: the consumer cannot work at all (a service rejects its
+// credentials) and is about to stop. The entry stays pending under this
+// consumer, and this delivery is not counted against MaxDeliveries, so an
+// entry on its last attempt is not dead-lettered for it. A handler that
+// returns it should make Consume stop (cancel its context): else the entry
+// waits for ClaimIdle and is then reclaimed.
+var ErrNotAttempted = errors.New("not attempted")
+
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("workqueue: queue closed")
 

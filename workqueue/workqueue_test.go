@@ -1732,3 +1732,47 @@ func TestBlockUnderMillisecond(t *testing.T) {
 		<-done
 	}
 }
+
+// A handler that could not attempt its entry (ErrNotAttempted, with the
+// consumer stopping) leaves it pending with that delivery taken back: on
+// its last allowed delivery it is not dead-lettered, and the next run of
+// the consumer gets the same attempt number.
+func TestNotAttemptedKeepsAttempts(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	opts := fastOptions("c")
+	opts.MaxDeliveries = 1
+	q, _ := newQueue(t, rdb, opts)
+	kind := slackevent.TeamJoin
+	attempts := make(chan int, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls atomic.Int32
+	h := HandlerFunc(func(_ context.Context, d *Delivery) error {
+		attempts <- d.Attempt
+		if calls.Add(1) == 1 {
+			cancel() // as the consumer does when Slack rejects its token
+			return fmt.Errorf("slack: token rejected: %w", ErrNotAttempted)
+		}
+		return nil
+	})
+	mustPublish(t, q, Event{ID: "EvJoin", Kind: kind, Body: []byte(`{}`)})
+	done := make(chan error, 1)
+	go func() { done <- q.Consume(ctx, []string{kind}, h) }()
+	if err := receive(t, done); err != nil {
+		t.Fatalf("Consume = %v", err)
+	}
+	bg := context.Background()
+	if n := rdb.XLen(bg, q.DeadLetterKey()).Val(); n != 0 {
+		t.Fatalf("%d dead letters; want none, the entry was not attempted", n)
+	}
+	p := rdb.XPendingExt(bg, &redis.XPendingExtArgs{Stream: q.StreamKey(kind), Group: q.opts.Group, Start: "-", End: "+", Count: 10}).Val()
+	if len(p) != 1 || p[0].Consumer != "c" || p[0].RetryCount != 0 {
+		t.Fatalf("pending %+v; want the entry pending under c with its delivery taken back", p)
+	}
+
+	consume(t, q, []string{kind}, h)
+	waitUntil(t, "the entry is handled after the restart", func() bool { return calls.Load() == 2 })
+	if first, second := <-attempts, <-attempts; first != 1 || second != 1 {
+		t.Errorf("attempts %d then %d; want 1 both times", first, second)
+	}
+}

@@ -313,11 +313,12 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 	if err := queueError(c.mux.ServeMessage(ctx, m, r)); err != nil {
 		if errors.Is(err, slackapi.ErrTokenRejected) {
 			// No call will work until the token is replaced: this event,
-			// like every other, waits in the queue (a transient error,
-			// not a dead letter) while Run stops.
+			// like every other, waits in the queue (not a dead letter,
+			// even on its last attempt) while Run stops.
 			notify(c.tokenRejected)
 			log.Error().Err(err).Msg("Slack rejected the bot token; leaving the event in the queue and stopping")
-			return fmt.Errorf("consumer: %s", err)
+			// Not the event's failure: it keeps its attempts.
+			return fmt.Errorf("consumer: %w: %s", workqueue.ErrNotAttempted, err)
 		}
 		ev := log.Warn().Err(err).Bool("permanent", errors.Is(err, workqueue.ErrPermanent))
 		err = fmt.Errorf("consumer: %w", err)

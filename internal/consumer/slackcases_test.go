@@ -114,7 +114,9 @@ func TestWelcomeWhenOpeningTheDMFailed(t *testing.T) {
 // so, and the event that met it waits in the queue for a new token instead
 // of going to the dead letters (as every event after it would).
 func TestTokenRejectedMidRunStops(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	// One delivery allowed: the event that meets the rejection is on its
+	// last attempt, and still not dead-lettered.
+	e := newEnv(t, envOptions{settings: map[string]string{"QUEUE_MAX_DELIVERIES": "1"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
