@@ -62,7 +62,9 @@
 // MaxDeliveries times (a handler that kills its process never returns an
 // error, but its entry's delivery count grows on every reclaim). A dead
 // letter keeps the kind, entry ID, event ID, body, reason and attempt count,
-// and is written atomically with the acknowledgement.
+// and is written atomically with the acknowledgement. An error wrapping
+// ErrNotAttempted (the consumer cannot work at all, and stops) leaves the
+// entry pending with that delivery taken back.
 //
 // A retried entry waits Options.Backoff, or longer when the handler asked for
 // it with RetryAfter (a rate limit's Retry-After), up to
