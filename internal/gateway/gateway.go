@@ -549,8 +549,18 @@ func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
 		return
 	}
+	// A Redis at its memory limit answers PING but refuses every write,
+	// and storing events is the gateway's job: write a small key to know.
+	if err := s.rdb.Set(ctx, readyKey, 1, 10*time.Second).Err(); err != nil {
+		s.log.Warn().Err(err).Str("request_id", header(r, "X-Request-Id")).Msg("not ready: Redis refuses writes")
+		http.Error(w, "redis refuses writes", http.StatusServiceUnavailable)
+		return
+	}
 	io.WriteString(w, "ok\n")
 }
+
+// readyKey is the key /readyz writes to check that Redis takes writes.
+const readyKey = "gopherbot:readyz"
 
 // httpErrorLog sends net/http's own errors (TLS, bad requests) to zerolog.
 type httpErrorLog struct{ log zerolog.Logger }

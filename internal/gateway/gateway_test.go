@@ -863,3 +863,38 @@ func TestEmptySecretRefusesAll(t *testing.T) {
 		t.Errorf("enqueued %v, want nothing", got)
 	}
 }
+
+// TestReadyzRedisFull: a Redis at its memory limit (noeviction) answers
+// PING but refuses writes; /readyz says the gateway is not ready, and is
+// ready again once Redis takes writes.
+func TestReadyzRedisFull(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	readyz := func() int {
+		return serve(h.srv.Handler(), httptest.NewRequest("GET", "/readyz", nil)).Code
+	}
+	if c := readyz(); c != 200 {
+		t.Fatalf("/readyz = %d before; want 200", c)
+	}
+	if err := h.rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.rdb.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.rdb.Set(ctx, "probe", 1, 0).Err(); err == nil || !strings.Contains(err.Error(), "OOM") {
+		t.Fatalf("SET with maxmemory 1 = %v; want OOM (the test shows nothing)", err)
+	}
+	if c := readyz(); c != 503 {
+		t.Errorf("/readyz = %d with Redis refusing writes; want 503", c)
+	}
+	if !strings.Contains(h.logs.String(), "not ready: Redis refuses writes") {
+		t.Errorf("no log line says why:\n%s", h.logs)
+	}
+	if err := h.rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if c := readyz(); c != 200 {
+		t.Errorf("/readyz = %d once Redis takes writes again; want 200", c)
+	}
+}
