@@ -989,7 +989,7 @@ func parseClaim(res []any) (next string, gone int64, out []claimed, err error) {
 
 // reportLoop logs the queue's state every Options.StatsInterval: the
 // backlog of each stream, and a warning when dead letters were added since
-// the last report or an entry has been pending longer than ClaimIdle.
+// the last report or an entry has been left untouched longer than ClaimIdle.
 func (c *consumer) reportLoop(ctx context.Context, kinds []string) {
 	if c.q.opts.StatsInterval < 0 {
 		return
@@ -1017,10 +1017,21 @@ func (c *consumer) reportLoop(ctx context.Context, kinds []string) {
 		}
 		last = s.DeadLetters
 		for _, k := range kinds {
-			if st := s.Streams[k]; st.OldestPending > c.q.opts.ClaimIdle {
-				c.log.Warn().Str("kind", k).Dur("oldest_pending", st.OldestPending).Int64("pending", st.Pending).
-					Str("reason", "still failing and being retried, or its consumers stalled or are too few").
+			st := s.Streams[k]
+			// An old entry delivered once is being handled now (the
+			// queue is catching up): the lag tells that. One delivered
+			// again and again is failing.
+			if st.OldestPending > c.q.opts.ClaimIdle && st.OldestDeliveries > 1 {
+				c.log.Warn().Str("kind", k).Dur("oldest_pending", st.OldestPending).
+					Int64("deliveries", st.OldestDeliveries).Int64("pending", st.Pending).
+					Str("reason", "it still fails and is retried").
 					Msg("an entry has been pending too long")
+			}
+			if st.Stalled > 0 {
+				c.log.Warn().Str("kind", k).Int64("stalled", st.Stalled).Int64("pending", st.Pending).
+					Dur("oldest_pending", st.OldestPending).Dur("claim_idle", c.q.opts.ClaimIdle).
+					Str("reason", "their consumer stopped or hangs, and no reclaim has taken them yet").
+					Msg("pending entries untouched for longer than the claim idle time")
 			}
 		}
 	}

@@ -41,7 +41,7 @@ func (s Stats) MarshalZerologObject(e *zerolog.Event) {
 	streams := zerolog.Dict()
 	for kind, st := range s.Streams {
 		streams.Dict(kind, zerolog.Dict().Int64("length", st.Length).Int64("lag", st.Lag).
-			Int64("pending", st.Pending).Dur("oldest_pending", st.OldestPending))
+			Int64("pending", st.Pending).Dur("oldest_pending", st.OldestPending).Int64("oldest_deliveries", st.OldestDeliveries).Int64("stalled", st.Stalled))
 	}
 	e.Dict("streams", streams).Int64("dead_letters", s.DeadLetters).
 		Int64("acked", s.Acked).Int64("retried", s.Retried).Int64("dead_lettered", s.DeadLettered).
@@ -55,7 +55,19 @@ type StreamStats struct {
 	Lag           int64         // entries never delivered to the group
 	Pending       int64         // delivered, not yet acknowledged
 	OldestPending time.Duration // how long ago the oldest pending entry was published
+	// OldestDeliveries is how many times the oldest pending entry has been
+	// delivered: 1 for one handled now (after a backlog, say), more for
+	// one that keeps failing and is retried.
+	OldestDeliveries int64
+	// Stalled counts the pending entries (up to stalledCap) that nobody
+	// has touched for ClaimIdle: their consumer stopped, and no reclaim
+	// has taken them yet. An entry handled now, or waiting for a retry,
+	// is not stalled, however long ago it was published.
+	Stalled int64
 }
+
+// stalledCap bounds the pending entries Stats lists to count Stalled.
+const stalledCap = 100
 
 // Idle reports whether every stream in s is caught up: nothing waits to be
 // delivered, nothing delivered waits to be finished, and this Queue's
@@ -80,12 +92,14 @@ func (s Stats) Idle() bool {
 // Pending, which is exact when nothing is pending, since handled entries are
 // deleted.
 // OldestPending is how long ago the oldest pending entry was published,
-// measured with Redis's clock.
+// measured with Redis's clock; Stalled comes from XPENDING's IDLE filter.
 func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) {
 	type streamCmds struct {
 		xlen    *redis.IntCmd
 		groups  *redis.Cmd
 		pending *redis.XPendingCmd
+		stalled *redis.XPendingExtCmd
+		oldest  *redis.XPendingExtCmd
 	}
 	cmds := make([]streamCmds, len(kinds))
 	var now *redis.TimeCmd
@@ -99,6 +113,13 @@ func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) {
 				xlen:    p.XLen(ctx, key),
 				groups:  p.Do(ctx, "XINFO", "GROUPS", key),
 				pending: p.XPending(ctx, key, q.opts.Group),
+				stalled: p.XPendingExt(ctx, &redis.XPendingExtArgs{
+					Stream: key, Group: q.opts.Group, Idle: q.opts.ClaimIdle,
+					Start: "-", End: "+", Count: stalledCap,
+				}),
+				oldest: p.XPendingExt(ctx, &redis.XPendingExtArgs{
+					Stream: key, Group: q.opts.Group, Start: "-", End: "+", Count: 1,
+				}),
 			}
 		}
 		return nil
@@ -144,6 +165,16 @@ func (q *Queue) Stats(ctx context.Context, kinds []string) (Stats, error) {
 				}
 			}
 		} else if !missing(err) {
+			return Stats{}, fmt.Errorf("workqueue: stats of %s: %w", k, err)
+		}
+		if v, err := c.stalled.Result(); err == nil {
+			st.Stalled = int64(len(v))
+		} else if !missing(err) {
+			return Stats{}, fmt.Errorf("workqueue: stats of %s: %w", k, err)
+		}
+		if v, err := c.oldest.Result(); err == nil && len(v) > 0 {
+			st.OldestDeliveries = v[0].RetryCount
+		} else if err != nil && !missing(err) {
 			return Stats{}, fmt.Errorf("workqueue: stats of %s: %w", k, err)
 		}
 		if lag < 0 {

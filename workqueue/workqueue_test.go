@@ -1776,3 +1776,43 @@ func TestNotAttemptedKeepsAttempts(t *testing.T) {
 		t.Errorf("attempts %d then %d; want 1 both times", first, second)
 	}
 }
+
+// Stats tells an entry nobody has touched for ClaimIdle (its consumer
+// stopped) from an old entry handled now, and counts how often the oldest
+// pending entry was delivered: the consumer's report warns about the first
+// and about one delivered again and again, not about a backlog caught up.
+func TestStatsStalledAndDeliveries(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Start(t).Client()
+	opts := fastOptions("c")
+	opts.HandlerTimeout, opts.ClaimIdle = 50*time.Millisecond, 150*time.Millisecond
+	q, _ := newQueue(t, rdb, opts)
+	kind := slackevent.TeamJoin
+	key := q.StreamKey(kind)
+	old := fmt.Sprintf("%d-0", time.Now().Add(-time.Hour).UnixMilli())
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, ID: old, Values: []any{"id", "EvOld", "body", "x"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	id := readOne(t, rdb, q, key, "ghost")
+	stats := func() StreamStats {
+		t.Helper()
+		s, err := q.Stats(ctx, []string{kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Streams[kind]
+	}
+	if st := stats(); st.OldestPending < 59*time.Minute || st.OldestDeliveries != 1 || st.Stalled != 0 {
+		t.Errorf("an hour-old entry just delivered: %+v; want oldest pending about 1h, delivered once, none stalled", st)
+	}
+	time.Sleep(opts.ClaimIdle + 50*time.Millisecond)
+	if st := stats(); st.Stalled != 1 {
+		t.Errorf("after ClaimIdle untouched: %+v; want 1 stalled", st)
+	}
+	if err := rdb.XClaim(ctx, &redis.XClaimArgs{Stream: key, Group: q.opts.Group, Consumer: "ghost", Messages: []string{id}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if st := stats(); st.OldestDeliveries != 2 || st.Stalled != 0 {
+		t.Errorf("delivered again: %+v; want delivered twice, none stalled", st)
+	}
+}

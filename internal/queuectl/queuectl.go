@@ -76,7 +76,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	// stderr.
 	log := cli.NewLogger(stderr, cfg, "queuectl")
 	cli.RouteRedisLogs(log)
-	q := workqueue.New(rdb, workqueue.Options{MaxLen: cfg.StreamMaxLen, Log: log})
+	q := workqueue.New(rdb, workqueue.Options{MaxLen: cfg.StreamMaxLen, ClaimIdle: cfg.ClaimIdle, Log: log})
 	defer q.Close()
 	err = run(ctx, q)
 	switch {
@@ -212,17 +212,18 @@ func stats(ctx context.Context, q *workqueue.Queue, w io.Writer) error {
 	for _, kind := range slackevent.All {
 		width = max(width, len(kind))
 	}
-	const row = "%-*s %8v %8v %8v %15v\n"
-	fmt.Fprintf(w, row, width, "stream", "length", "lag", "pending", "oldest pending")
+	const row = "%-*s %8v %8v %8v %15v %8v\n"
+	fmt.Fprintf(w, row, width, "stream", "length", "lag", "pending", "oldest pending", "stalled")
 	for _, kind := range slackevent.All {
 		st := s.Streams[kind]
 		oldest := "-"
 		if st.Pending > 0 {
 			oldest = st.OldestPending.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(w, row, width, kind, st.Length, st.Lag, st.Pending, oldest)
+		fmt.Fprintf(w, row, width, kind, st.Length, st.Lag, st.Pending, oldest, st.Stalled)
 	}
 	fmt.Fprintf(w, "dead letters: %d\n", s.DeadLetters)
+	fmt.Fprintf(w, "stalled: pending entries untouched for QUEUE_CLAIM_IDLE (%v): their consumer stopped or hangs\n", q.Options().ClaimIdle)
 	return nil
 }
 

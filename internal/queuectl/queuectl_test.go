@@ -78,7 +78,7 @@ func TestStatsAndDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"stream", "oldest pending", slackevent.MessageChannel, "dead letters: 1"} {
+	for _, want := range []string{"stream", "oldest pending", "stalled", slackevent.MessageChannel, "dead letters: 1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stats lacks %q:\n%s", want, out)
 		}
@@ -90,7 +90,7 @@ func TestStatsAndDeadLetters(t *testing.T) {
 			row = f
 		}
 	}
-	if strings.Join(row, " ") != slackevent.AppMention+" 1 1 0 -" {
+	if strings.Join(row, " ") != slackevent.AppMention+" 1 1 0 - 0" {
 		t.Errorf("stats row of %s is %q:\n%s", slackevent.AppMention, row, out)
 	}
 
