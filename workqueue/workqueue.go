@@ -208,6 +208,9 @@ func (e *retryAfterError) Error() string {
 
 func (e *retryAfterError) Unwrap() error { return e.err }
 
+// RetryAfterOf is the longest wait that err asks for with RetryAfter, or 0.
+func RetryAfterOf(err error) time.Duration { return retryAfter(err) }
+
 // retryAfter is the longest wait asked for with RetryAfter anywhere in err's
 // tree (errors.As would find only the first), or 0.
 func retryAfter(err error) time.Duration {

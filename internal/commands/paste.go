@@ -103,7 +103,12 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 		default:
 			// Nothing is posted before every share succeeded, so a retry of
 			// the event posts the full answer once.
-			return fmt.Errorf("commands: playground: %w", err)
+			err = fmt.Errorf("commands: playground: %w", err)
+			if rl, ok := errors.AsType[*playground.RateLimitedError](err); ok && rl.RetryAfter > 0 {
+				// The queue's retry waits as long as the playground asked.
+				return workqueue.RetryAfter(err, rl.RetryAfter)
+			}
+			return err
 		}
 	}
 	if len(links) == 0 {

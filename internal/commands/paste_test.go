@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gophers/gopherbot/handler"
 	"github.com/gophers/gopherbot/internal/playground"
+	"github.com/gophers/gopherbot/workqueue"
 )
 
 // goCode returns a Go program of n non-blank lines.
@@ -388,5 +390,25 @@ func TestNonGoPasteIsNotShared(t *testing.T) {
 				t.Errorf("Go code not taken for a paste:\n%s", code)
 			}
 		})
+	}
+}
+
+// A playground that turns shares away with 429 and a Retry-After gets that
+// long before the queue retries the event; without one, the queue's usual
+// backoff applies.
+func TestPlaygroundRateLimited(t *testing.T) {
+	e := newEnv(t)
+	m := message(slackEscape(goCode(12)))
+	e.pg.RateLimit(7 * time.Second)
+	got, err := e.serve(t, m)
+	if err == nil || errors.Is(err, playground.ErrRejected) || len(got) != 0 {
+		t.Fatalf("rate-limited share: calls %+v, err %v; want a temporary error and nothing said", got, err)
+	}
+	if d := workqueue.RetryAfterOf(err); d != 7*time.Second {
+		t.Errorf("the retry waits %v; want the playground's Retry-After, 7s", d)
+	}
+	e.pg.RateLimit(0)
+	if _, err := e.serve(t, m); err == nil || workqueue.RetryAfterOf(err) != 0 {
+		t.Errorf("429 without Retry-After: err %v, wait %v; want a temporary error and the usual backoff", err, workqueue.RetryAfterOf(err))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type Fake struct {
 	snippets map[string][]byte
 	shares   []Share
 	status   int // when non-zero, /share answers this status
+	retry    string
 }
 
 // Share is one recorded call to /share.
@@ -71,7 +73,18 @@ func (f *Fake) Close() error {
 func (f *Fake) Fail(status int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.status = status
+	f.status, f.retry = status, ""
+}
+
+// RateLimit makes every later share answer 429 with Retry-After in whole
+// seconds (none when retryAfter is 0); Fail(0) ends it.
+func (f *Fake) RateLimit(retryAfter time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status, f.retry = http.StatusTooManyRequests, ""
+	if retryAfter > 0 {
+		f.retry = strconv.Itoa(int(retryAfter.Seconds()))
+	}
 }
 
 // Shares returns the shares received so far, in order.
@@ -126,6 +139,9 @@ func (f *Fake) share(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	if f.status != 0 {
 		f.shares = append(f.shares, Share{Code: code})
+		if f.retry != "" {
+			w.Header().Set("Retry-After", f.retry)
+		}
 		http.Error(w, http.StatusText(f.status), f.status)
 		return
 	}

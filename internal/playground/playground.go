@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,6 +43,17 @@ var (
 	// again will not help. Any other error may be temporary.
 	ErrRejected = errors.New("playground: share rejected")
 )
+
+// RateLimitedError is the error of a share the playground turned away with
+// 429; RetryAfter is the wait it asked for (Retry-After in seconds), 0 when
+// it named none.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *RateLimitedError) Error() string { return e.Err.Error() }
+func (e *RateLimitedError) Unwrap() error { return e.Err }
 
 // Client shares snippets. The zero value shares to DefaultURL.
 type Client struct {
@@ -110,7 +122,14 @@ func (c *Client) Share(ctx context.Context, code []byte) (string, error) {
 			msg = msg[:200]
 		}
 		err := fmt.Errorf("playground: share: %s: %q", resp.Status, msg)
-		if resp.StatusCode >= 300 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			rl := &RateLimitedError{Err: err}
+			if n, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && n > 0 {
+				rl.RetryAfter = time.Duration(min(n, 3600)) * time.Second
+			}
+			return "", rl
+		case resp.StatusCode >= 300 && resp.StatusCode < 500:
 			err = fmt.Errorf("%w: %s: %q", ErrRejected, resp.Status, msg)
 		}
 		return "", err
