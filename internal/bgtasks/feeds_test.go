@@ -70,17 +70,25 @@ func TestFeeds(t *testing.T) {
 	}
 }
 
-// A Mastodon account's feed has items without titles; the post quotes the
-// text of the toot.
-func TestFeedUntitledItem(t *testing.T) {
+// oneFeed returns an env with one feed and a runner that has made that
+// feed's first round (which posts nothing).
+func oneFeed(t *testing.T) (*env, *Runner) {
+	t.Helper()
 	e := newEnv(t)
 	e.cfg.FeedPollInterval = time.Hour
 	e.cfg.Feeds = e.cfg.Feeds[:1]
 	r := e.runner("a", Options{})
-	ctx := context.Background()
-	if err := r.RunTask(ctx, "feed"); err != nil {
+	if err := r.RunTask(context.Background(), "feed"); err != nil {
 		t.Fatal(err)
 	}
+	return e, r
+}
+
+// A Mastodon account's feed has items without titles; the post quotes the
+// text of the toot.
+func TestFeedUntitledItem(t *testing.T) {
+	e, r := oneFeed(t)
+	ctx := context.Background()
 	e.rss.Add(fakeweb.Item{
 		ID:          "https://mastodon.example/@gotime/1",
 		Link:        "https://mastodon.example/@gotime/1",
@@ -119,14 +127,8 @@ func TestFeedFailureIsolated(t *testing.T) {
 // An item Slack refuses for what it says (msg_too_long) is skipped for
 // good, and the newer items of the feed are posted.
 func TestFeedRefusedItemDoesNotBlockNewer(t *testing.T) {
-	e := newEnv(t)
-	e.cfg.FeedPollInterval = time.Hour
-	e.cfg.Feeds = e.cfg.Feeds[:1]
-	r := e.runner("a", Options{})
+	e, r := oneFeed(t)
 	ctx := context.Background()
-	if err := r.RunTask(ctx, "feed"); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
 	e.rss.Add(
 		fakeweb.Item{ID: "huge", Title: strings.Repeat("x", 41000), Link: "https://example.com/huge", Published: now.Add(-time.Hour)},
@@ -185,14 +187,8 @@ func TestFeedLostClaimReplyStillPosted(t *testing.T) {
 // An item claimed before claims had tokens (a bare member of the seen
 // set) is someone else's claim: it is not posted.
 func TestFeedOldFormatClaimHonoured(t *testing.T) {
-	e := newEnv(t)
-	e.cfg.FeedPollInterval = time.Hour
-	e.cfg.Feeds = e.cfg.Feeds[:1]
-	r := e.runner("a", Options{})
+	e, r := oneFeed(t)
 	ctx := context.Background()
-	if err := r.RunTask(ctx, "feed"); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
 	e.rss.Add(
 		fakeweb.Item{ID: "ep-old", Title: "Claimed", Link: "https://example.com/old", Published: now.Add(-time.Minute)},

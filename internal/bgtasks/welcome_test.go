@@ -78,29 +78,37 @@ func TestWelcomeSweep(t *testing.T) {
 }
 
 // A DM that Slack refused leaves the member unwelcomed and unknown, so the
-// next sweep welcomes them.
+// next sweep welcomes them. So does one refused because Slack rejected the
+// token: it is not given up as if the member could never be welcomed.
 func TestWelcomeSweepRetriesRefusedDM(t *testing.T) {
-	e := newEnv(t)
-	e.cfg.WelcomeSweepInterval = time.Hour
-	r := e.runner("a", Options{})
-	ctx := context.Background()
-	if err := r.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
-	fred := e.addUser(slackfake.User{Name: "fred"})
-	// Every attempt the client makes fails.
-	e.slack.Inject("conversations.open", slackfake.Fault{Error: "internal_error", Times: 3})
-	if err := r.RunTask(ctx, "welcome"); err == nil {
-		t.Fatal("sweep with conversations.open failing: want an error")
-	}
-	if ok, _ := welcomed.New(e.rdb).Has(ctx, fred); ok {
-		t.Fatal("fred is claimed though his DM was not sent")
-	}
-	if err := r.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
-	if got := e.dms()[fred]; len(got) != 1 {
-		t.Fatalf("DMs to fred = %q; want one", got)
+	for name, fault := range map[string]slackfake.Fault{
+		// Every attempt the client makes fails.
+		"conversations.open fails": {Error: "internal_error", Times: 3},
+		"token rejected":           {Error: "token_revoked", Times: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.WelcomeSweepInterval = time.Hour
+			r := e.runner("a", Options{})
+			ctx := context.Background()
+			if err := r.RunTask(ctx, "welcome"); err != nil {
+				t.Fatal(err)
+			}
+			fred := e.addUser(slackfake.User{Name: "fred"})
+			e.slack.Inject("conversations.open", fault)
+			if err := r.RunTask(ctx, "welcome"); err == nil {
+				t.Fatal("sweep with conversations.open failing: want an error")
+			}
+			if ok, _ := welcomed.New(e.rdb).Has(ctx, fred); ok {
+				t.Fatal("fred is claimed though his DM was not sent")
+			}
+			if err := r.RunTask(ctx, "welcome"); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.dms()[fred]; len(got) != 1 {
+				t.Fatalf("DMs to fred = %q; want one", got)
+			}
+		})
 	}
 }
 
@@ -132,29 +140,5 @@ func TestWelcomeSweepUnknownDMNotRepeated(t *testing.T) {
 	}
 	if len(e.logLines("a", "welcome DM outcome unknown; not retrying, to never welcome twice")) != 1 {
 		t.Error("the unknown outcome was not logged")
-	}
-}
-
-// A welcome DM that failed because Slack rejected the token is not given up
-// as if the member could never be welcomed: once the token works again the
-// next sweep welcomes them.
-func TestWelcomeSweepTokenRejectedRetried(t *testing.T) {
-	e := newEnv(t)
-	e.cfg.WelcomeSweepInterval = time.Hour
-	r := e.runner("a", Options{})
-	ctx := context.Background()
-	if err := r.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
-	hank := e.addUser(slackfake.User{Name: "hank"})
-	e.slack.Inject("conversations.open", slackfake.Fault{Error: "token_revoked", Times: 1})
-	if err := r.RunTask(ctx, "welcome"); err == nil {
-		t.Fatal("sweep with the token rejected: want an error")
-	}
-	if err := r.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
-	if got := e.dms()[hank]; len(got) != 1 {
-		t.Fatalf("DMs to hank = %q; want one, sent once the token worked again", got)
 	}
 }

@@ -214,9 +214,23 @@ func TestEffectInflightSkipped(t *testing.T) {
 // client's retries, so the handling fails and the queue retries it; the
 // claim was given back, so the retry posts, once.
 func TestSlackFailsThenWorks(t *testing.T) {
+	e := failThenWork(t, "chat.postMessage", slackfake.Fault{Status: 503, Times: 2})
+	if n := len(e.slack.CallsTo("reactions.add")); n != 1 {
+		t.Errorf("%d reactions.add calls, want 1: the reaction made on the first attempt was repeated", n)
+	}
+	if !strings.Contains(e.logs.String(), "Slack call failed") {
+		t.Errorf("the failed call was not logged")
+	}
+}
+
+// failThenWork hands a thanked mention to the consumer while Slack fails
+// method with fault past the client's two attempts: the first handling
+// fails for a retry, the second makes the reply and the reaction.
+func failThenWork(t *testing.T, method string, fault slackfake.Fault) *env {
+	t.Helper()
 	e := newEnv(t, envOptions{slackOptions: []slackapi.Option{slackapi.WithMaxAttempts(2)}})
 	e.identify()
-	e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 503, Times: 2})
+	e.slack.Inject(method, fault)
 	ev := e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"})
 	err := e.handle(ev, 1)
 	if err == nil || errors.Is(err, workqueue.ErrPermanent) {
@@ -229,12 +243,7 @@ func TestSlackFailsThenWorks(t *testing.T) {
 	if diff := cmp.Diff(want, heads(e.seen()), cmpSorted); diff != "" {
 		t.Errorf("visible calls (-want +got):\n%s", diff)
 	}
-	if n := len(e.slack.CallsTo("reactions.add")); n != 1 {
-		t.Errorf("%d reactions.add calls, want 1: the reaction made on the first attempt was repeated", n)
-	}
-	if !strings.Contains(e.logs.String(), "Slack call failed") {
-		t.Errorf("the failed call was not logged")
-	}
+	return e
 }
 
 // TestSlack503Once: one 503 is retried inside the call.

@@ -63,21 +63,7 @@ func TestEditedMentionNotAnsweredAgain(t *testing.T) {
 // nothing (already_reacted), so the queue's retry adds it, instead of
 // giving it up as a post whose outcome is unknown would be.
 func TestReactionRepeatedAfterUnknownOutcome(t *testing.T) {
-	e := newEnv(t, envOptions{slackOptions: []slackapi.Option{slackapi.WithMaxAttempts(2)}})
-	e.identify()
-	e.slack.Inject("reactions.add", slackfake.Fault{Status: 500, Times: 2})
-	ev := e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"})
-	err := e.handle(ev, 1)
-	if err == nil || errors.Is(err, workqueue.ErrPermanent) {
-		t.Fatalf("first handling: %v; want a transient error", err)
-	}
-	if err := e.handle(ev, 2); err != nil {
-		t.Fatalf("second handling: %v", err)
-	}
-	want := []string{"chat.postMessage #general", "reactions.add #general :heart:"}
-	if diff := cmp.Diff(want, heads(e.seen()), cmpSorted); diff != "" {
-		t.Errorf("visible calls (-want +got):\n%s", diff)
-	}
+	e := failThenWork(t, "reactions.add", slackfake.Fault{Status: 500, Times: 2})
 	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
 		t.Errorf("%d chat.postMessage calls, want 1", n)
 	}

@@ -544,16 +544,16 @@ func serveRUOK(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	// A write, not a PING: a Redis at its memory limit answers PING but
+	// refuses every write, and storing events is the gateway's job.
+	if err := s.rdb.Set(ctx, readyKey, 1, 10*time.Second).Err(); err != nil {
+		if _, refused := errors.AsType[redis.Error](err); refused {
+			s.log.Warn().Err(err).Str("request_id", header(r, "X-Request-Id")).Msg("not ready: Redis refuses writes")
+			http.Error(w, "redis refuses writes", http.StatusServiceUnavailable)
+			return
+		}
 		s.log.Warn().Err(err).Str("request_id", header(r, "X-Request-Id")).Msg("not ready: Redis does not answer")
 		http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
-		return
-	}
-	// A Redis at its memory limit answers PING but refuses every write,
-	// and storing events is the gateway's job: write a small key to know.
-	if err := s.rdb.Set(ctx, readyKey, 1, 10*time.Second).Err(); err != nil {
-		s.log.Warn().Err(err).Str("request_id", header(r, "X-Request-Id")).Msg("not ready: Redis refuses writes")
-		http.Error(w, "redis refuses writes", http.StatusServiceUnavailable)
 		return
 	}
 	io.WriteString(w, "ok\n")
