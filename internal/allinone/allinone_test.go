@@ -1,17 +1,10 @@
 package allinone
 
 import (
-	"context"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
 	"golang.org/x/tools/txtar"
-
-	"github.com/gophers/gopherbot/config"
-	"github.com/gophers/gopherbot/internal/logtest"
 )
 
 // TestScriptSession runs a console script through the local all-in-one,
@@ -26,29 +19,12 @@ func TestScriptSession(t *testing.T) {
 		files[f.Name] = string(f.Data)
 	}
 
-	cfg, err := config.Load(func(string) string { return "" }, config.AllInOne)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out, logs logtest.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	err = Run(ctx, cfg, zerolog.New(&logs), Options{
-		Console: true, Script: true, In: strings.NewReader(files["script"]), Out: &out, Listener: ln,
-	})
+	got, logs, err := runLocalLogs(t, nil, Options{}, files["script"])
 	if err != nil {
 		t.Fatalf("Run: %v\nlogs:\n%s", err, logs.String())
 	}
-	if ctx.Err() != nil {
-		t.Fatalf("the script did not finish in time; output so far:\n%s", out.String())
-	}
 	logs.CheckKeys(t)
 
-	got := out.String()
 	rest := got
 	for _, want := range strings.Split(strings.TrimSpace(files["want"]), "\n") {
 		i := strings.Index(rest, want)

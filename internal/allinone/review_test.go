@@ -20,6 +20,13 @@ import (
 // as `gopherbot --script` does, and returns what it printed and Run's error.
 func runLocal(t *testing.T, env map[string]string, o Options, script string) (string, error) {
 	t.Helper()
+	out, _, err := runLocalLogs(t, env, o, script)
+	return out, err
+}
+
+// runLocalLogs is runLocal that also returns the logs.
+func runLocalLogs(t *testing.T, env map[string]string, o Options, script string) (string, *logtest.Buffer, error) {
+	t.Helper()
 	cfg, err := config.Load(func(k string) string { return env[k] }, config.AllInOne)
 	if err != nil {
 		t.Fatal(err)
@@ -28,15 +35,16 @@ func runLocal(t *testing.T, env map[string]string, o Options, script string) (st
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, logs logtest.Buffer
+	var out logtest.Buffer
+	logs := &logtest.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	o.Console, o.Script, o.In, o.Out, o.Listener = true, true, strings.NewReader(script), &out, ln
-	err = Run(ctx, cfg, zerolog.New(&logs), o)
+	err = Run(ctx, cfg, zerolog.New(logs), o)
 	if ctx.Err() != nil {
 		t.Fatalf("the script did not finish in time; output so far:\n%s\nlogs:\n%s", out.String(), logs.String())
 	}
-	return out.String(), err
+	return out.String(), logs, err
 }
 
 // The console's errors say "console:" once.
