@@ -31,11 +31,11 @@ const afterDrain = 2 * time.Second
 //
 // When ctx is done, the entries returned by the read in progress (which may
 // block for up to Options.Block), and those read earlier that still wait for
-// a free slot, are still run. Entries whose handlers do
-// not finish within Options.Drain after ctx is done (their contexts are then
-// cancelled), whatever their attempt, and entries waiting for a retry, stay
-// pending and are taken over by another consumer, or by this one when it
-// comes back under the same name. After the drain deadline Consume waits
+// a free slot, are still run. Entries whose handlers do not finish within
+// Options.Drain after ctx is done (their contexts are then cancelled),
+// whatever their attempt and with that delivery taken back, and entries
+// waiting for a retry, stay pending and are taken over by another consumer,
+// or by this one when it comes back under the same name. After the drain deadline Consume waits
 // two seconds more for the cancelled handlers to return and their outcomes
 // to be written, so that normally nothing is written after it returns; a
 // handler that ignores its context, or a Redis that stalls longer than that,
@@ -550,22 +550,14 @@ func (c *consumer) run(ctx, hctx context.Context, key string, m redis.XMessage, 
 		c.ack(ctx, log, key, m.ID)
 	case hctx.Err() != nil:
 		// Cut off by the drain deadline: not a failed attempt, whatever
-		// the handler returned.
-		log.Warn().Err(err).Str("reason", "drain deadline passed").
-			Msg("handler cancelled; entry left pending for another consumer")
+		// the handler returned. Its delivery is taken back, or the next
+		// consumer would dead-letter an entry on its last attempt as
+		// delivered too often, without running it.
+		c.uncount(ctx, log, key, m.ID, attempt, err, "handler cancelled by the drain deadline")
 	case errors.Is(err, ErrNotAttempted):
 		// Not the entry's failure: its delivery is taken back, so that it
 		// keeps its attempts for when the consumer can work again.
-		o, cerr := c.ownClaim(ctx, log, key, m.ID, "uncount")
-		switch {
-		case cerr != nil:
-			log.Warn().Err(err).AnErr("uncount_error", cerr).
-				Msg("handler could not attempt the entry; left pending, but this delivery counts")
-		case o.status == "ok":
-			log.Warn().Err(err).Msg("handler could not attempt the entry; left pending, this delivery not counted")
-		case o.status != "vanished": // logged as such
-			log.Info().Err(err).Str("reason", o.reason()).Msg("handler could not attempt the entry, which is no longer ours")
-		}
+		c.uncount(ctx, log, key, m.ID, attempt, err, "handler could not attempt the entry")
 	case errors.Is(err, ErrPermanent):
 		c.deadLetter(ctx, log, key, m.ID, e, attempt, "permanent error: "+err.Error())
 	case attempt >= opts.MaxDeliveries:
@@ -581,6 +573,22 @@ func (c *consumer) run(ctx, hctx context.Context, key string, m redis.XMessage, 
 		return // the retry owns the entry now
 	}
 	c.disown(key, m.ID)
+}
+
+// uncount leaves entry id pending for another run with the delivery of
+// attempt taken back, so that it keeps its attempts: what tells why the
+// handler's run does not count, err is what it returned.
+func (c *consumer) uncount(ctx context.Context, log zerolog.Logger, key, id string, attempt int, err error, what string) {
+	o, cerr := c.ownClaim(ctx, log, key, id, "uncount", attempt-1)
+	switch {
+	case cerr != nil:
+		log.Warn().Err(err).AnErr("uncount_error", cerr).
+			Msg(what + "; entry left pending, but this delivery counts")
+	case o.status == "ok":
+		log.Warn().Err(err).Msg(what + "; entry left pending, this delivery not counted")
+	case o.status != "vanished": // logged as such
+		log.Info().Err(err).Str("reason", o.reason()).Msg(what + "; the entry is no longer ours")
+	}
 }
 
 func decode(kind string, m redis.XMessage) (e Event, bad string) {
@@ -623,7 +631,11 @@ func (c *consumer) ack(ctx context.Context, log zerolog.Logger, key, id string) 
 		if err == nil {
 			c.q.acked.Add(1)
 			if n == 0 {
-				log.Info().Str("reason", "no longer pending").Msg("handled an entry another consumer had already finished")
+				// Another consumer finished it (after a reclaim), or an
+				// earlier send of this script went through and its reply
+				// was lost: Redis cannot tell which.
+				log.Info().Str("reason", "no longer pending: finished elsewhere, or acknowledged by a resent command").
+					Msg("handled an entry that was already acknowledged")
 			} else {
 				log.Debug().Msg("handled")
 			}
@@ -698,22 +710,14 @@ func (o ownClaim) reason() string {
 	return o.status
 }
 
-// claimOwn runs ownClaimScript on entry id of stream key, counting a
-// delivery when deliver is set. An entry found vanished is counted and
-// logged here.
-func (c *consumer) claimOwn(ctx context.Context, log zerolog.Logger, key, id string, deliver bool) (ownClaim, error) {
-	mode := "touch"
-	if deliver {
-		mode = "claim"
-	}
-	return c.ownClaim(ctx, log, key, id, mode)
-}
-
-// ownClaim runs ownClaimScript in mode ("touch", "claim" or "uncount").
-func (c *consumer) ownClaim(ctx context.Context, log zerolog.Logger, key, id, mode string) (ownClaim, error) {
+// ownClaim runs ownClaimScript on entry id of stream key in mode ("touch",
+// "claim" or "uncount"), with the delivery count the entry is to have after
+// a claim (at least) or an uncount (at most). An entry found vanished is
+// counted and logged here.
+func (c *consumer) ownClaim(ctx context.Context, log zerolog.Logger, key, id, mode string, count int) (ownClaim, error) {
 	octx, cancel := opContext(ctx)
 	defer cancel()
-	res, err := ownClaimScript.Run(octx, c.q.rdb, []string{key}, c.q.opts.Group, c.q.opts.Consumer, id, mode).Slice()
+	res, err := ownClaimScript.Run(octx, c.q.rdb, []string{key}, c.q.opts.Group, c.q.opts.Consumer, id, mode, count).Slice()
 	if err != nil {
 		return ownClaim{}, fmt.Errorf("workqueue: claim own entry: %w", err)
 	}
@@ -759,13 +763,15 @@ func parseOwnClaim(id string, res []any) (ownClaim, error) {
 // longer this consumer's, it returns why (an entry found vanished is also
 // counted and logged as such).
 func (c *consumer) touch(ctx context.Context, log zerolog.Logger, key, id string) (ownClaim, error) {
-	return c.claimOwn(ctx, log, key, id, false)
+	return c.ownClaim(ctx, log, key, id, "touch", 0)
 }
 
 // retryLater keeps the failed entry pending here and runs it again after a
 // wait: Backoff, or what the handler asked for with RetryAfter if longer,
-// capped at MaxRetryDelay. It claims the entry back with a counted delivery,
-// provided no other consumer took it over meanwhile.
+// capped at MaxRetryDelay. It claims the entry back as delivered attempt+1
+// times (a delivery this consumer's own reclaim counted meanwhile reached no
+// handler, and is not counted again), provided no other consumer took it
+// over meanwhile.
 func (c *consumer) retryLater(ctx, hctx context.Context, log zerolog.Logger, key, id string, attempt int, cause error) {
 	opts := c.q.opts
 	delay := min(max(opts.Backoff(attempt), retryAfter(cause)), opts.MaxRetryDelay)
@@ -776,7 +782,7 @@ func (c *consumer) retryLater(ctx, hctx context.Context, log zerolog.Logger, key
 			c.disown(key, id) // stays pending for another consumer, or is gone
 			return
 		}
-		o, err := c.claimOwn(ctx, log, key, id, true)
+		o, err := c.ownClaim(ctx, log, key, id, "claim", attempt+1)
 		at := time.Now()
 		if err != nil || o.status != "ok" {
 			c.release(1)

@@ -77,14 +77,33 @@ return n
 // error, so a dead letter that cannot be written (a key of the wrong type)
 // must leave the entry pending, not acknowledged with no dead letter.
 //
+// Run again after its reply was lost (go-redis sends it again when the
+// connection drops), it finds the entry no longer pending, and the dead
+// letter this consumer wrote for it among the newest (deadLetterLookBack):
+// it reports the entry moved, so that it is counted and logged once, as
+// moved.
+//
 // KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry
 // ID, ARGV[3] max length of the dead-letter stream, ARGV[4] this consumer,
-// ARGV[5...] the dead letter's fields.
+// ARGV[5...] the dead letter's fields, "kind" and "consumer" among them.
 // Returns {1, "", trimmed} when moved (trimmed: old dead letters the length
 // guard dropped), {0, "", 0} when not pending, {0, owner, 0} when taken.
 var deadLetterScript = redis.NewScript(`
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if not p[1] then
+	local want = {}
+	for i = 5, #ARGV - 1, 2 do
+		want[ARGV[i]] = ARGV[i + 1]
+	end
+	for _, d in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ` + deadLetterLookBack + `)) do
+		local f = {}
+		for i = 1, #d[2], 2 do
+			f[d[2][i]] = d[2][i + 1]
+		end
+		if f['entry'] == ARGV[2] and f['kind'] == want['kind'] and f['consumer'] == ARGV[4] then
+			return {1, '', 0}
+		end
+	end
 	return {0, '', 0}
 end
 if p[1][2] ~= ARGV[4] then
@@ -96,6 +115,11 @@ redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 return {1, '', trimmed}
 `)
+
+// deadLetterLookBack is how many of the newest dead letters deadLetterScript
+// looks through for the one it wrote before its reply was lost. go-redis
+// sends a script again within milliseconds; dead letters are rare.
+const deadLetterLookBack = "32"
 
 // claimScript takes over entries idle longer than the claim time, with their
 // delivery counts (XAUTOCLAIM does not return them, and a consumer needs them
@@ -132,11 +156,19 @@ return {r[1], gone, out}
 // keep it until a sweep; here it is acknowledged and reported, to be counted
 // as vanished.
 // The delivery count is set explicitly (RETRYCOUNT), because miniredis
-// counts a delivery even for JUSTID.
+// counts a delivery even for JUSTID. It is set to the count the caller
+// expects rather than moved by one, so that the script run again (go-redis
+// sends it again when the connection drops before the reply) changes
+// nothing more: a lost reply must not count a delivery twice.
 //
 // KEYS[1] stream. ARGV[1] group, ARGV[2] consumer, ARGV[3] entry ID, ARGV[4]
-// "claim" to count a delivery, "uncount" to take back the delivery being
-// run (ErrNotAttempted), anything else to touch.
+// "claim" to count the delivery of a retry, "uncount" to take back the
+// delivery being run (ErrNotAttempted, or a run the drain cut off),
+// anything else to touch; ARGV[5], for claim and uncount, the count after
+// it: the attempt of the retry for claim, at least; the attempt before the
+// one taken back for uncount, at most. An uncount leaves the idle clock as
+// it was: nobody runs the entry, and another consumer may take it over as
+// soon as it could have before.
 // Returns {"ok", deliveries, {field, value, ...}}, {"gone"} when it is no
 // longer pending, {"taken", owner} when another consumer holds it, or
 // {"vanished"} when it was deleted from the stream (now acknowledged).
@@ -153,13 +185,14 @@ if #e == 0 then
 	redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 	return {'vanished'}
 end
-local n = p[1][4]
+local n, idle = p[1][4], 0
 if ARGV[4] == 'claim' then
-	n = n + 1
-elseif ARGV[4] == 'uncount' and n > 0 then
-	n = n - 1
+	n = math.max(n, tonumber(ARGV[5]))
+elseif ARGV[4] == 'uncount' then
+	n = math.max(math.min(n, tonumber(ARGV[5])), 0)
+	idle = p[1][3]
 end
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'RETRYCOUNT', n, 'JUSTID')
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', idle, 'RETRYCOUNT', n, 'JUSTID')
 return {'ok', n, e[1][2]}
 `)
 

@@ -70,12 +70,12 @@
 // it with RetryAfter (a rate limit's Retry-After), up to
 // Options.MaxRetryDelay. It stays pending under its consumer while it waits,
 // touched every ClaimIdle/3 so that it does not look idle, and is claimed
-// back (XCLAIM, counting a delivery) when its wait ends. Each touch and the
-// claim are one script that first checks the entry is still pending under
-// this consumer: if another consumer took it over meanwhile (this one was
-// too busy to touch it in time), the retry is dropped and the other runs it,
-// never both at once; if it was deleted from the stream, it is acknowledged
-// and counted as vanished. If the process dies or stops while an entry waits,
+// back (XCLAIM, counting its next delivery) when its wait ends. Each touch
+// and the claim are one script that first checks the entry is still pending
+// under this consumer: if another consumer took it over meanwhile (this one
+// was too busy to touch it in time), the retry is dropped and the other runs
+// it, never both at once; if it was deleted from the stream, it is
+// acknowledged and counted as vanished. If the process dies or stops while an entry waits,
 // another consumer reclaims it after ClaimIdle.
 //
 // # Shutdown
@@ -83,15 +83,19 @@
 // When Consume's context is done it stops reading; entries its reads
 // returned (the last one included) are still run. Handlers get
 // Options.Drain, counted from then, to finish; an entry whose handler the
-// drain deadline cuts off stays pending,
-// whatever its attempt, for another consumer (or this one under the same
-// name) to run again.
+// drain deadline cuts off stays pending, whatever its attempt and with that
+// delivery taken back (as for ErrNotAttempted), for another consumer (or
+// this one under the same name) to run again.
 //
 // # Outages
 //
 // Publish fails while Redis is unreachable. Consume logs, backs off and goes
 // on by itself when Redis is back, re-creating the group and streams if
-// Redis lost its data. It works the same against a real Redis 7 and against
+// Redis lost its data. When a connection drops after Redis ran a consumer's
+// script but before the reply came, go-redis sends it again: claiming a
+// retry, taking a delivery back and dead-lettering come out the same as if
+// the script had run once (the count and the log say one delivery, one
+// dead letter). It works the same against a real Redis 7 and against
 // miniredis, the all-in-one's embedded Redis.
 package workqueue
 

@@ -892,7 +892,8 @@ func TestPoisonDeadLettered(t *testing.T) {
 }
 
 // A consumer restarted under the same name runs its own pending entries
-// first, then new ones, losing nothing.
+// first, then new ones, losing nothing. The runs the drain deadline cut
+// off do not count as attempts.
 func TestRestartSameName(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
@@ -933,7 +934,7 @@ func TestRestartSameName(t *testing.T) {
 	for _, d := range rec.deliveries() {
 		got = append(got, fmt.Sprintf("%s#%d", d.ID, d.Attempt))
 	}
-	if diff := cmp.Diff([]string{"Ev1#2", "Ev2#2", "Ev3#2", "Ev4#1", "Ev5#1"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"Ev1#1", "Ev2#1", "Ev3#1", "Ev4#1", "Ev5#1"}, got); diff != "" {
 		t.Errorf("deliveries after restart (-want +got):\n%s", diff)
 	}
 }
@@ -1046,7 +1047,8 @@ func TestShutdownRunsLastRead(t *testing.T) {
 
 // Consume's doc: entries whose handlers do not finish within the drain stay
 // pending. That holds for an entry on its last attempt too: a handler cut
-// off by the drain deadline has not failed an attempt.
+// off by the drain deadline has not failed an attempt, so the next consumer
+// runs it again instead of dead-lettering it as delivered too often.
 func TestDrainDeadlineKeepsLastAttemptPending(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
@@ -1070,6 +1072,13 @@ func TestDrainDeadlineKeepsLastAttemptPending(t *testing.T) {
 	// Consume waits for the outcome; should it not, wait here all the same.
 	waitUntil(t, "the last run is over", func() bool { return q.inflight.Load() == 0 })
 	ctx := context.Background()
+	// Taking the delivery back leaves the idle clock running since the
+	// retry's claim: another consumer may take the entry over no later
+	// than it could have.
+	pe := rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: q.StreamKey(kinds[0]), Group: "gopherbot", Start: "-", End: "+", Count: 1}).Val()
+	if len(pe) != 1 || pe[0].Idle < opts.Drain {
+		t.Errorf("pending after the drain deadline: %+v; want the entry idle since its retry began, at least the %v drain", pe, opts.Drain)
+	}
 	p := rdb.XPending(ctx, q.StreamKey(kinds[0]), "gopherbot").Val()
 	dl, _ := q.DeadLetters(ctx, 10)
 	if p.Count != 1 || len(dl) != 0 {
@@ -1079,6 +1088,20 @@ func TestDrainDeadlineKeepsLastAttemptPending(t *testing.T) {
 		}
 		t.Errorf("after the drain deadline: %d pending, %d dead letters (%q); want it pending for another consumer",
 			p.Count, len(dl), reason)
+	}
+
+	// The same consumer comes back (a restarted dyno) and runs it.
+	q2, _ := newQueue(t, rdb, opts)
+	rec := newRecorder(nil)
+	consume(t, q2, kinds, rec)
+	waitUntil(t, "the entry is run or dead-lettered", func() bool {
+		return rec.n() > 0 || rdb.XLen(ctx, q.DeadLetterKey()).Val() > 0
+	})
+	if dl, _ := q.DeadLetters(ctx, 10); len(dl) != 0 {
+		t.Fatalf("after the restart the entry was dead-lettered (%q); want it run again", dl[0].Reason)
+	}
+	if d := rec.deliveries()[0]; d.Attempt != 2 {
+		t.Errorf("after the restart it ran as attempt %d; want 2, the cut-off run not counted", d.Attempt)
 	}
 }
 
