@@ -13,6 +13,9 @@
 //     when it is edited, and the message was answered when it was sent;
 //   - a message that mentions the bot in a channel: Slack sends it twice, as
 //     a message and as an app_mention, and the app_mention is answered;
+//   - in a group DM, where Slack sends the message and may send the
+//     app_mention too, the twin of the one handled first (the first claims
+//     the message in Redis, gopherbot:effects:message:<channel>:<ts>);
 //   - a message event older than Config.MessageMaxAge when it is handled
 //     (a late answer confuses people more than none). Join events have no
 //     age limit: a welcome is still welcome after an outage.
@@ -204,7 +207,12 @@ func (c *Consumer) consumeWhileRedisAnswers(ctx context.Context, q *workqueue.Qu
 		OnLost: func(err error) { notify(lost); c.log.Error().Err(err).Msg("Redis lost: stopped taking work") },
 		OnBack: func() { notify(back); c.log.Info().Msg("Redis is back: taking work again") },
 	}, c.log)
-	go hb.Run(ctx)
+	// The heartbeat stops with Run, also when Run returns on its own
+	// while ctx is live: its caller then closes the Redis client.
+	hbctx, stopHB := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	go func() { defer close(hbDone); hb.Run(hbctx) }()
+	defer func() { stopHB(); <-hbDone }()
 	for {
 		select { // a "back" from before this round says nothing now
 		case <-back:
@@ -297,7 +305,26 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 	}
 	if m.Kind == handler.KindMessage && !m.Time.IsZero() {
 		if age := c.now().Sub(m.Time); age > c.maxAge() {
+			if d.Attempt > 1 {
+				// An earlier handling failed or was cut off: whatever it
+				// did not answer stays unanswered.
+				log.Warn().Dur("age", age).Str("channel", m.Channel).Str("ts", m.TS).
+					Msg("gave up a message: its earlier handling did not finish, and it is now too old to answer (a late answer confuses more than none)")
+				return nil
+			}
 			log.Info().Dur("age", age).Str("channel", m.Channel).Str("ts", m.TS).Msg("dropped a stale message: a late answer confuses more than none")
+			return nil
+		}
+	}
+	if mayHaveTwin(m) {
+		ok, owner, err := c.ledger.claimMessage(ctx, m.Channel, m.TS, key)
+		if err != nil {
+			log.Warn().Err(err).Msg("handling failed: cannot tell whether another event answers this message")
+			return fmt.Errorf("consumer: %w", err)
+		}
+		if !ok {
+			log.Info().Str("answered_by", owner).Str("channel", m.Channel).Str("ts", m.TS).
+				Msg("not answered: the message came as two events, and is answered as its twin")
 			return nil
 		}
 	}
@@ -310,7 +337,9 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 		shadow:     !c.cfg.Production && !(m.Kind == handler.KindMessage && m.Addressed()),
 		production: c.cfg.Production,
 	}
-	if err := queueError(c.mux.ServeMessage(ctx, m, r)); err != nil {
+	if err := c.mux.ServeMessage(ctx, m, r); err != nil {
+		// Asked of every handler's error, before queueError keeps only
+		// those a retry may fix: a rejected token is permanent.
 		if errors.Is(err, slackapi.ErrTokenRejected) {
 			// No call will work until the token is replaced: this event,
 			// like every other, waits in the queue (not a dead letter,
@@ -320,6 +349,7 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 			// Not the event's failure: it keeps its attempts.
 			return fmt.Errorf("consumer: %w: %s", workqueue.ErrNotAttempted, err)
 		}
+		err = queueError(err)
 		ev := log.Warn().Err(err).Bool("permanent", errors.Is(err, workqueue.ErrPermanent))
 		err = fmt.Errorf("consumer: %w", err)
 		// Slack asked to wait (a 429 whose Retry-After did not fit the

@@ -204,16 +204,28 @@ func decodeMessage(m *handler.Message, ev *event, me identity) (*handler.Message
 	// Slack sends a mention in a channel twice: as an app_mention and as a
 	// message in the channel (when the bot is a member). Answer the
 	// app_mention, which also comes for channels the bot is not in. A DM
-	// comes as a message in the im channel; answer that one.
+	// comes as a message in the im channel only; answer that one. A group
+	// DM is neither: its message (channel_type mpim) comes for certain,
+	// and Slack does not document whether an app_mention comes too. Both
+	// are handled, and the one handled first answers (see mayHaveTwin).
 	if ev.Type == eventAppMention {
 		m.Mentioned = true
 		if m.DM() {
 			return m, "app_mention in a DM, handled as the DM message", nil
 		}
-	} else if m.Mentioned && !m.DM() {
+	} else if m.Mentioned && !m.DM() && m.ChannelType != "mpim" {
 		return m, "mentions the bot, handled as the app_mention", nil
 	}
 	return m, "", nil
+}
+
+// mayHaveTwin reports whether another event may carry the same message as
+// m: an app_mention outside a DM (its ID does not tell a group DM from a
+// channel), or a group DM message that mentions the bot. decode skips
+// every other message event that mentions the bot outside a DM, so those
+// two are the Mentioned messages outside a DM that reach the handlers.
+func mayHaveTwin(m *handler.Message) bool {
+	return m.Kind == handler.KindMessage && m.Mentioned && !m.DM()
 }
 
 // userID reads the user of a message event: a string, or absent.

@@ -187,6 +187,8 @@ func TestDecodeIgnored(t *testing.T) {
 		{"someone's thread_broadcast", msg(`"subtype":"thread_broadcast","user":"U1","thread_ts":"1699999999.000100","text":"x"`), false},
 		{"me_message", msg(`"subtype":"me_message","user":"U1","text":"waves"`), false},
 		{"mention, edited null", `{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","user":"U1","text":"<@U0BOT> help","channel":"C1","ts":"1700000000.000100","edited":null}}`, false},
+		{"mention in a group DM (maybe also an app_mention: the first handled answers)",
+			`{"type":"event_callback","event_id":"Ev1","event":{"type":"message","channel_type":"mpim","user":"U1","text":"<@U0BOT> help","channel":"C1","ts":"1700000000.000100"}}`, false},
 		{"mention in a DM", `{"type":"event_callback","event_id":"Ev1","event":{"type":"message","channel_type":"im","user":"U1","text":"<@U0BOT> help","channel":"D1","ts":"1700000000.000100"}}`, false},
 	}
 	for _, tt := range tests {

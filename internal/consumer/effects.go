@@ -184,6 +184,31 @@ func (l ledger) release(ctx context.Context, event, field string) error {
 	return nil
 }
 
+// messagePrefix is the key prefix of the record of which event answers a
+// message that comes as two events (see claimMessage).
+const messagePrefix = "gopherbot:effects:message:"
+
+// claimMessage makes event the one that answers the message at channel
+// and ts, unless another event already is: a message that mentions the
+// bot in a group DM may come both as a message event and as an
+// app_mention, with different event IDs and so different effect records.
+// It reports whether event answers it, and otherwise which event does.
+// The value is the event itself, so that a claim whose reply was lost is
+// recognised as its own by the event's retry, in any process.
+func (l ledger) claimMessage(ctx context.Context, channel, ts, event string) (ok bool, owner string, err error) {
+	key := messagePrefix + channel + ":" + ts
+	var get *redis.StringCmd
+	_, err = l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetNX(ctx, key, event, EffectsTTL)
+		get = p.Get(ctx, key)
+		return nil
+	})
+	if err != nil {
+		return false, "", fmt.Errorf("effects: claim message %s %s: %w", channel, ts, err)
+	}
+	return get.Val() == event, get.Val(), nil
+}
+
 // effectField names the n-th effect of the handler run route.
 func effectField(route string, n int) string {
 	return route + "#" + strconv.Itoa(n)

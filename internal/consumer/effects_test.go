@@ -192,3 +192,29 @@ func TestLedgerClaimLostForGood(t *testing.T) {
 		t.Fatalf("the retry's claim = %v, %q, %v; want true (the claim is this process's)", ok, prev, err)
 	}
 }
+
+// TestLedgerClaimMessage: of the events that carry one message, the first
+// to claim it answers it; its retries (and a claim go-redis sent twice)
+// still find it theirs.
+func TestLedgerClaimMessage(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	rdb := e.redis.Client()
+	rdb.AddHook(resend{})
+	l := newLedger(rdb)
+	ctx := context.Background()
+	if ok, owner, err := l.claimMessage(ctx, "C1", "1700000000.000100", "Ev1"); err != nil || !ok {
+		t.Fatalf("first claim (sent twice) = %v, %q, %v; want true", ok, owner, err)
+	}
+	if ok, owner, err := l.claimMessage(ctx, "C1", "1700000000.000100", "Ev2"); err != nil || ok || owner != "Ev1" {
+		t.Fatalf("the twin's claim = %v, %q, %v; want false, Ev1", ok, owner, err)
+	}
+	if ok, _, err := newLedger(e.rdb).claimMessage(ctx, "C1", "1700000000.000100", "Ev1"); err != nil || !ok {
+		t.Fatalf("the retry's claim in another process = %v, %v; want true", ok, err)
+	}
+	if ok, _, _ := l.claimMessage(ctx, "C1", "1700000000.000200", "Ev2"); !ok {
+		t.Error("claim of another message = false")
+	}
+	if ttl := e.rdb.TTL(ctx, messagePrefix+"C1:1700000000.000100").Val(); ttl < 23*time.Hour {
+		t.Errorf("message claim TTL %v, want about %v", ttl, EffectsTTL)
+	}
+}

@@ -191,6 +191,7 @@ type said struct {
 	subtype             string
 	botID               string
 	ts                  string    // default: a new ts from the fake, now
+	chType              string    // channel_type; default from the channel
 	at                  time.Time // when it was said, default now
 	files               []map[string]any
 }
@@ -200,6 +201,9 @@ func (e *env) message(s said) queued {
 	e.t.Helper()
 	user := e.userID(s.user)
 	ch, chType := e.channel(s.channel, user)
+	if s.chType != "" {
+		chType = s.chType
+	}
 	at := s.at
 	if at.IsZero() {
 		at = time.Now()

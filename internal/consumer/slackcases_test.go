@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gophers/gopherbot/handler"
 	"github.com/gophers/gopherbot/internal/slackapi"
 	"github.com/gophers/gopherbot/internal/slackevent"
 	"github.com/gophers/gopherbot/internal/slackfake"
@@ -152,5 +153,62 @@ func TestRunForgetsEarlierRejection(t *testing.T) {
 	}
 	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
 		t.Errorf("%d posts; want the answer to define goroutine", n)
+	}
+}
+
+// TestTokenRejectedBesideTransientFailure: Slack rejects the token for one
+// handler of a message while another fails for a reason a retry may fix.
+// The rejection still stops the consumer, and the event keeps its attempt
+// (it waits for a new token), instead of being retried like any failure
+// until it goes to the dead letters.
+func TestTokenRejectedBesideTransientFailure(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.identify()
+	e.c.Mux().Match("flaky", "Fails for a retry.",
+		func(m *handler.Message) bool { return strings.Contains(m.Text, "zzflaky") },
+		handler.HandlerFunc(func(ctx context.Context, m *handler.Message, r handler.Responder) error {
+			return errors.New("a dependency is down")
+		}))
+	e.slack.RevokeToken()
+	err := e.handle(e.message(said{user: "alice", channel: "dm", text: "thanks zzflaky"}), 1)
+	if !errors.Is(err, workqueue.ErrNotAttempted) {
+		t.Errorf("handle = %v; want an error wrapping workqueue.ErrNotAttempted", err)
+	}
+	select {
+	case <-e.c.tokenRejected:
+	default:
+		t.Error("the rejected token was not signalled: Run would not stop")
+	}
+}
+
+// TestStaleRedeliveryWarns: a message whose earlier handling failed (or
+// whose consumer died) and that is too old when it comes round again is
+// never answered: that is logged as a warning, not as the routine drop of
+// a backlog.
+func TestStaleRedeliveryWarns(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.identify()
+	old := time.Now().Add(-time.Minute)
+	if err := e.handle(e.message(said{user: "alice", channel: "dm", text: "books", at: old}), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.handle(e.message(said{user: "bob", channel: "dm", text: "books", at: old}), 2); err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.slack.Calls(); len(calls) != 0 {
+		t.Errorf("Slack calls for stale messages:\n%s", e.slack.RenderCalls(calls))
+	}
+	var levels []string
+	for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		var l struct{ Level, Message string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(l.Message, "stale") || strings.Contains(l.Message, "too old") {
+			levels = append(levels, l.Level)
+		}
+	}
+	if diff := cmp.Diff([]string{"info", "warn"}, levels); diff != "" {
+		t.Errorf("levels of the drops, first delivery then redelivery (-want +got):\n%s", diff)
 	}
 }
