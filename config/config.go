@@ -199,6 +199,14 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 	if c.SlackBotToken != "" && !strings.HasPrefix(c.SlackBotToken, "xoxb-") {
 		p.bad("SLACK_BOT_TOKEN", "a bot token starts with xoxb-")
 	}
+	// The gateway compares these with every event's IDs: a name or a
+	// domain in their place would drop every event.
+	if c.SlackAppID != "" && !isSlackID(c.SlackAppID, "A") {
+		p.bad("SLACK_APP_ID", "not an app ID (A and capital letters or digits, on the app's Basic Information page)")
+	}
+	if c.SlackTeamID != "" && !isSlackID(c.SlackTeamID, "TE") {
+		p.bad("SLACK_TEAM_ID", "not a workspace ID (T and capital letters or digits) or an Enterprise Grid organization ID (E...)")
+	}
 	if c.RedisURL != "" {
 		if _, err := c.RedisOptions(); err != nil {
 			p.bad("REDIS_URL", err.Error())
@@ -289,7 +297,7 @@ func (c Config) ConsumerName(fallback string) string {
 }
 
 // MarshalZerologObject logs the settings. Secrets are shown as set or unset,
-// never their values; the Redis URL without its password.
+// never their values; URLs without their passwords.
 func (c Config) MarshalZerologObject(e *zerolog.Event) {
 	e.Int("port", c.Port).
 		Str("redis", redactURL(c.RedisURL)).
@@ -299,7 +307,7 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Bool("slack_bot_token_set", c.SlackBotToken != "").
 		Str("slack_app_id", c.SlackAppID).
 		Str("slack_team_id", c.SlackTeamID).
-		Str("slack_api_url", c.SlackAPIURL).
+		Str("slack_api_url", redactURL(c.SlackAPIURL)).
 		Str("env", c.Env).
 		Bool("production", c.Production).
 		Bool("local", c.Local).
@@ -326,6 +334,20 @@ func redactURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// isSlackID reports whether s has the form of a Slack ID whose first
+// letter is one of kinds: capital letters and digits.
+func isSlackID(s, kinds string) bool {
+	if len(s) < 2 || !strings.ContainsRune(kinds, rune(s[0])) {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func isHTTPURL(s string) bool {

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,8 @@ func TestLogNeverShowsSecrets(t *testing.T) {
 		"REDIS_URL":            "redis://user:hunter2@localhost:6379",
 		"SLACK_SIGNING_SECRET": "signing-secret-value",
 		"SLACK_BOT_TOKEN":      "xoxb-token-value",
+		// A proxy in front of the Web API may want a password too.
+		"SLACK_API_URL": "https://bot:proxy-password@slack-proxy.example/api/",
 	}), AllInOne)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +163,7 @@ func TestLogNeverShowsSecrets(t *testing.T) {
 	log := zerolog.New(&buf)
 	log.Info().Object("config", c).Msg("")
 	out := buf.String()
-	for _, secret := range []string{"hunter2", "signing-secret-value", "xoxb-token-value"} {
+	for _, secret := range []string{"hunter2", "signing-secret-value", "xoxb-token-value", "proxy-password"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log shows %q: %s", secret, out)
 		}
@@ -329,6 +332,39 @@ func TestLocalProduction(t *testing.T) {
 		}
 		if !c.Local || c.Production != want {
 			t.Errorf("local, GOPHERBOT_ENV=%q: Local %v, Production %v; want true, %v", env_, c.Local, c.Production, want)
+		}
+	}
+}
+
+// TestSlackIDsValidated: the gateway compares SLACK_APP_ID and SLACK_TEAM_ID
+// with the IDs in each event, so a value in another form (the app's name,
+// the workspace's domain, an ID in lower case or the two swapped) would
+// drop every event without a word at start-up; it stops start-up instead,
+// named with the other bad settings.
+func TestSlackIDsValidated(t *testing.T) {
+	for _, tc := range []struct {
+		app, team string
+		want      []string // variables the error names; none when valid
+	}{
+		{app: "A01GOPHBOT", team: "T029RQSE6"},
+		{team: "E0GOPHERS"}, // an Enterprise Grid organization
+		{app: "gopherbot", team: "gophers.slack.com", want: []string{"SLACK_APP_ID", "SLACK_TEAM_ID"}},
+		{app: "a01gophbot", team: "t029rqse6", want: []string{"SLACK_APP_ID", "SLACK_TEAM_ID"}},
+		{app: "T029RQSE6", team: "A01GOPHBOT", want: []string{"SLACK_APP_ID", "SLACK_TEAM_ID"}},
+		{app: "A", team: "T", want: []string{"SLACK_APP_ID", "SLACK_TEAM_ID"}},
+		{app: "A01-GOPHBOT", want: []string{"SLACK_APP_ID"}},
+	} {
+		_, err := Load(env(map[string]string{
+			"REDIS_URL": "redis://127.0.0.1:6379", "SLACK_SIGNING_SECRET": "s", "PORT": "eighty",
+			"SLACK_APP_ID": tc.app, "SLACK_TEAM_ID": tc.team,
+		}), Gateway)
+		if err == nil || !strings.Contains(err.Error(), "PORT") {
+			t.Fatalf("app %q team %q: err = %v; want PORT named", tc.app, tc.team, err)
+		}
+		for _, name := range []string{"SLACK_APP_ID", "SLACK_TEAM_ID"} {
+			if want := slices.Contains(tc.want, name); strings.Contains(err.Error(), name) != want {
+				t.Errorf("app %q team %q: err = %v; want %s named: %v", tc.app, tc.team, err, name, want)
+			}
 		}
 	}
 }

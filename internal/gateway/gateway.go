@@ -145,7 +145,9 @@ func (s *Server) Close() error {
 
 // Serve serves HTTP on ln until ctx ends, then stops accepting connections,
 // lets the requests in flight finish (within the configured shutdown
-// timeout), closes the queue and returns nil.
+// timeout), closes the queue and returns nil. Requests still in flight when
+// the timeout runs out have their connections closed, and Serve returns an
+// error.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -185,6 +187,15 @@ wait:
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdown)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if err != nil {
+		// Requests still in flight are cut off: close their connections,
+		// so that none runs on after Serve returns (a publish then fails
+		// and is answered 503, never 200). Logged here, because the
+		// commands ignore what Serve returns once they are stopping.
+		srv.Close()
+		s.log.Error().Err(err).Dur("shutdown_timeout", s.shutdown).
+			Msg("requests still in flight when the shutdown timeout ran out; closed their connections")
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
@@ -496,13 +507,19 @@ func route(evType, channelType []byte) string {
 	return ""
 }
 
+// preallocMax is the largest Content-Length readBody allocates for before
+// the body arrives. Events are a few kilobytes; a larger body is read into
+// memory that grows as its bytes come, so that a client claiming 1 MiB and
+// sending nothing costs little more than its headers.
+const preallocMax = 64 << 10
+
 // readBody reads a body of at most MaxBodySize bytes, or returns the status
 // to answer: 413 when it is larger, 400 when it cannot be read.
 func readBody(r *http.Request) ([]byte, int) {
 	if r.ContentLength > MaxBodySize {
 		return nil, http.StatusRequestEntityTooLarge
 	}
-	if r.ContentLength >= 0 {
+	if r.ContentLength >= 0 && r.ContentLength <= preallocMax {
 		// The usual case: one allocation of the right size. The body is
 		// not pooled, as the queue may still hold it after a cancelled
 		// Publish returns.
@@ -518,6 +535,8 @@ func readBody(r *http.Request) ([]byte, int) {
 		return nil, http.StatusBadRequest
 	case len(body) > MaxBodySize:
 		return nil, http.StatusRequestEntityTooLarge
+	case r.ContentLength >= 0 && int64(len(body)) != r.ContentLength:
+		return nil, http.StatusBadRequest // shorter than it said
 	}
 	return body, 0
 }

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -328,6 +330,10 @@ func TestServeEvents(t *testing.T) {
 			want: map[string][]string{slackevent.MessageChannel: {msgID}}},
 		{name: "body shorter than its Content-Length", body: payload(t, "message"), wantCode: 400,
 			mod: func(r *http.Request) { r.ContentLength += 10 }},
+		{name: "large body shorter than its Content-Length", body: huge(100 << 10), wantCode: 400,
+			mod: func(r *http.Request) { r.ContentLength += 10 }},
+		{name: "large body of its Content-Length", body: huge(100 << 10), wantCode: 200,
+			want: map[string][]string{slackevent.MessageChannel: {msgID}}},
 
 		{name: "malformed JSON", body: []byte(`{"type":"event_callback","event_id":"Ev1",`), wantCode: 400},
 		{name: "JSON that is not an object", body: []byte(`["event_callback"]`), wantCode: 400},
@@ -610,6 +616,60 @@ func TestServeShutdown(t *testing.T) {
 	}
 }
 
+// TestServeShutdownTimeout: a request still in flight when the shutdown
+// timeout runs out is cut off: Serve closes its connection instead of
+// leaving it to run on after Serve returned, returns an error, and logs it
+// (the commands do not log what Serve returns once they are stopping).
+func TestServeShutdownTimeout(t *testing.T) {
+	h := newHarness(t)
+	cfg := testConfig()
+	cfg.ShutdownTimeout = 100 * time.Millisecond
+	srv, logs := h.server(t, cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := payload(t, "team_join")
+	ts := strconv.FormatInt(epoch.Unix(), 10)
+	head := "POST /slack/events HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
+		"X-Slack-Request-Timestamp: " + ts + "\r\n" +
+		"X-Slack-Signature: " + gateway.Signature([]byte(secret), ts, body) + "\r\n\r\n"
+	// The rest of the body never comes.
+	if _, err := io.WriteString(c, head+string(body[:len(body)/2])); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the request to reach the handler", func() bool { return srv.Stats().Requests == 1 })
+
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("Serve = nil with a request cut off at shutdown, want an error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return 10s after the shutdown timeout")
+	}
+	// Well before the server's 10s read timeout would end the request.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 512)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("connection of the request cut off: read %d bytes, %v; want it closed", n, err)
+	}
+	if lines := logLines(t, logs, map[string]any{"level": "error", "message": "requests still in flight when the shutdown timeout ran out; closed their connections"}); len(lines) != 1 {
+		t.Errorf("want one error line saying the shutdown timeout cut requests off; logs:\n%s", logs)
+	}
+}
+
 // TestRun starts the gateway process on a port, as main does.
 func TestRun(t *testing.T) {
 	rs := redistest.Start(t)
@@ -713,6 +773,49 @@ func FuzzServeEvents(f *testing.F) {
 			t.Errorf("status %d for an unverified request, want 401", w.Code)
 		}
 	})
+}
+
+// stalledBody is a request body that yields a few bytes and then fails, as
+// from a client that announced a large body and sent little of it.
+type stalledBody struct{ sent bool }
+
+func (b *stalledBody) Read(p []byte) (int, error) {
+	if b.sent {
+		return 0, io.ErrUnexpectedEOF
+	}
+	b.sent = true
+	return copy(p, `{"type":"event_callback","event_id":"EvBIG"`), nil
+}
+
+func (b *stalledBody) Close() error { return nil }
+
+// TestClaimedLengthNotAllocated: memory for a body grows with the bytes
+// that arrive, not with the Content-Length a client claims. Else anyone can
+// make the gateway hold 1 MiB for each connection that sends only headers
+// (until the read timeout), and a few hundred of them fill a small dyno.
+func TestClaimedLengthNotAllocated(t *testing.T) {
+	h := newHarness(t)
+	handler := h.srv.Handler()
+	request := func() *http.Request {
+		r := httptest.NewRequest("POST", "/slack/events", nil)
+		r.Body, r.ContentLength = &stalledBody{}, gateway.MaxBodySize
+		sign(r, nil, epoch)
+		return r
+	}
+	if w := serve(handler, request()); w.Code != 400 {
+		t.Fatalf("body cut short: status %d, want 400", w.Code)
+	}
+	const runs = 10
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		serve(handler, request())
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > gateway.MaxBodySize/8 {
+		t.Errorf("a request that claims %d bytes and sends a few allocates %d bytes, want under %d",
+			gateway.MaxBodySize, per, gateway.MaxBodySize/8)
+	}
 }
 
 // TestMalformedJSONNotStored: a signed body that is not JSON gets 400 and
