@@ -18,8 +18,12 @@
 // finding the item already claimed with our token counts as winning: go-redis
 // sends a command again when its reply was lost on a broken connection, and
 // the retry of a claim must not take the claim its first send made for
-// someone else's (the item would be skipped by everyone). Claims made before
-// they had tokens are someone else's, as they were.
+// someone else's (the item would be skipped by everyone). For the same
+// reason a claim, once sent, is not abandoned when the lease is lost, and a
+// claim whose answer never came (or that could not be given back) leaves
+// its token with the replica, for its next claim of the item (see
+// claimTokens). Claims made before they had tokens are someone else's, as
+// they were.
 //
 // Slack's answer to the post decides what becomes of the claim:
 //
@@ -44,12 +48,16 @@
 //
 // # Shadow mode
 //
-// Outside production (GOPHERBOT_ENV not "production") and with -dry-run,
-// tasks log what they would post and post nothing, but they record items as
-// seen exactly as in production. Switching to production therefore starts
-// from the present instead of dumping everything seen in shadow mode. The
-// welcome sweep records newcomers as known in shadow mode but does not mark
-// them welcomed, since they were not.
+// Outside production (GOPHERBOT_ENV not "production"), tasks log what they
+// would post and post nothing, but they record items as seen exactly as in
+// production. Switching to production therefore starts from the present
+// instead of dumping everything seen in shadow mode. The welcome sweep
+// records newcomers as known in shadow mode but does not mark them
+// welcomed, since they were not.
+//
+// With -dry-run, tasks log what they would post and change nothing in
+// Redis: a dry run is tried next to a production deployment, and what it
+// recorded as seen, the production leader would never post.
 package bgtasks
 
 import (
@@ -74,7 +82,8 @@ const keyPrefix = "gopherbot:bgtasks:"
 // turn. The zero value is production behaviour.
 type Options struct {
 	// DryRun logs what would be posted instead of posting, as shadow mode
-	// does, also in production.
+	// does, also in production; unlike shadow mode it records nothing (see
+	// the package comment).
 	DryRun bool
 	// Task, when set, makes Run run that one task once and return.
 	Task string
@@ -101,7 +110,8 @@ type Runner struct {
 	now   func() time.Time
 
 	out     *outbox
-	chans   refresher // may be nil: no channel cache task
+	tokens  claimTokens // of claims whose outcome is not known
+	chans   refresher   // may be nil: no channel cache task
 	welcome *welcomed.Store
 
 	tasks []task

@@ -2,7 +2,17 @@ package bgtasks
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gophers/gopherbot/internal/fakeweb"
+	"github.com/gophers/gopherbot/internal/slackfake"
 )
 
 // A claim sent twice (go-redis repeating it after a lost reply) is ours
@@ -45,5 +55,174 @@ func TestSetClaim(t *testing.T) {
 	check("our claim over theirs", ok, err, false)
 	if s, err := e.rdb.ZScore(ctx, set, "item").Result(); err != nil || s != 2 {
 		t.Errorf("their claim after ours came back: score %v, %v; want 2", s, err)
+	}
+}
+
+// evalHook runs fn in place of the EVALSHA (or EVAL) of script, or of
+// the first script run whose arguments include key, once; other commands,
+// and the script's later runs, go through untouched. A run that Redis
+// answers NOSCRIPT (go-redis then sends EVAL) does not count.
+type evalHook struct {
+	script *redis.Script
+	key    string
+	done   atomic.Bool
+	fn     func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error
+}
+
+func (h *evalHook) match(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if name := cmd.Name(); len(args) < 2 || (name != "evalsha" && name != "eval") {
+		return false
+	}
+	if h.script != nil {
+		return args[1] == h.script.Hash() // load the script first: EVAL is not matched
+	}
+	return slices.Contains(args, any(h.key))
+}
+
+func (h *evalHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *evalHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *evalHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.match(cmd) && h.done.CompareAndSwap(false, true) {
+			err := h.fn(ctx, cmd, next)
+			if redis.HasErrorPrefix(err, "NOSCRIPT") {
+				h.done.Store(false)
+			}
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// hookedRunner is a replica whose Redis client passes through h.
+func (e *env) hookedRunner(name string, h redis.Hook) *Runner {
+	rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+	e.t.Cleanup(func() { rdb.Close() })
+	rdb.AddHook(h)
+	// Loaded, so that the hooked EVALSHA runs the script, with no NOSCRIPT
+	// first.
+	for _, s := range []*redis.Script{claimMember, releaseMember} {
+		if err := s.Load(context.Background(), e.rdb).Err(); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return New(e.cfg, e.logger(name), rdb, e.slackClient(), Options{Now: time.Now, BackoffBase: 20 * time.Millisecond})
+}
+
+// claimTask is a task that claims the items it posts.
+type claimTask struct {
+	name, channel string
+	prefix        string                  // of the post of the new item
+	on            func(e *env)            // turns the task on, before the runners are made
+	news          func(e *env, r *Runner) // runs the first round, then adds one new item
+}
+
+var claimTasks = []claimTask{
+	{"gerrit", "golang-cls", clPrefix(4260),
+		func(e *env) { e.cfg.GerritPollInterval = time.Hour },
+		func(e *env, r *Runner) { e.newCL(r, 4260) }},
+	{"feed", "gotimefm", "New from Go Time: News",
+		func(e *env) { e.cfg.FeedPollInterval = time.Hour; e.cfg.Feeds = e.cfg.Feeds[:1] },
+		func(e *env, r *Runner) {
+			feedRounds(e.t, r, 1)
+			e.rss.Add(fakeweb.Item{ID: "news", Title: "News", Link: "https://example.com/news", Published: time.Now()})
+		}},
+}
+
+// checkPostedOnce checks that the new item of tt was posted, once.
+func (e *env) checkPostedOnce(tt claimTask) {
+	e.t.Helper()
+	if got := e.posts(tt.channel); len(got) != 1 || !strings.HasPrefix(got[0], tt.prefix) {
+		e.t.Errorf("posts = %q; want the new item once", got)
+	}
+}
+
+// The lease is lost (or the process told to stop) while a claim is on its
+// way: the claim is made in Redis, but the replica, its context cancelled,
+// never reads the answer. Nobody may then hold a claim that nobody knows:
+// the item is posted once, by this replica or the next leader.
+func TestClaimNotLostToCancel(t *testing.T) {
+	for _, tt := range claimTasks {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			tt.on(e)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := e.hookedRunner("a", &evalHook{script: claimMember, fn: func(cctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+				err := next(context.WithoutCancel(cctx), cmd) // the claim is made
+				cancel()                                      // the lease is lost meanwhile
+				if cctx.Err() != nil {
+					return cctx.Err() // go-redis stops waiting for the answer
+				}
+				return err
+			}})
+			tt.news(e, r)
+			r.RunTask(ctx, tt.name) // cancelled half-way: its error says so
+			next := e.runner("b", Options{})
+			for range 2 {
+				if err := next.RunTask(context.Background(), tt.name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.checkPostedOnce(tt)
+		})
+	}
+}
+
+// go-redis gives up on a claim whose answer it never got (it repeats a
+// command a few times, then fails): the claim may have been made. The
+// replica's next round claims the item with the same token, so that it
+// finds its own claim and posts.
+func TestClaimWithoutAnswerRetriedAsOurs(t *testing.T) {
+	for _, tt := range claimTasks {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			tt.on(e)
+			r := e.hookedRunner("a", &evalHook{script: claimMember, fn: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+				next(ctx, cmd) // made, but its answer is lost on every attempt
+				return errors.New("read tcp: connection reset by peer")
+			}})
+			tt.news(e, r)
+			ctx := context.Background()
+			if err := r.RunTask(ctx, tt.name); err == nil {
+				t.Fatal("round with the claim's answer lost: want an error")
+			}
+			for range 2 {
+				if err := r.RunTask(ctx, tt.name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.checkPostedOnce(tt)
+		})
+	}
+}
+
+// A post that certainly went nowhere (Slack refused the channel), whose
+// claim could not be given back (Redis failed just then): the next round
+// claims the item with the same token, finds its own claim, and posts.
+func TestUnreleasedClaimRetriedAsOurs(t *testing.T) {
+	for _, tt := range claimTasks {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			tt.on(e)
+			r := e.hookedRunner("a", &evalHook{script: releaseMember, fn: func(context.Context, redis.Cmder, redis.ProcessHook) error {
+				return errors.New("dial tcp: connection refused")
+			}})
+			tt.news(e, r)
+			e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "channel_not_found"})
+			ctx := context.Background()
+			if err := r.RunTask(ctx, tt.name); err == nil {
+				t.Fatal("round with the post refused: want an error")
+			}
+			for range 2 {
+				if err := r.RunTask(ctx, tt.name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.checkPostedOnce(tt)
+		})
 	}
 }

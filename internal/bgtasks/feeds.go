@@ -30,6 +30,19 @@ const (
 	feedKeep = 1000
 	// maxFeedText bounds the text quoted from an untitled item (a toot).
 	maxFeedText = 500
+	// feedMaxPosts is the most items one feed posts in one round. A
+	// podcast, a blog or a social account publishes a few items between
+	// two polls (a short thread of toots at most); many more new items at
+	// once mean the site changed the IDs or links of all its items (a
+	// redesign, a move), and each old item looks new. Only the newest
+	// feedMaxPosts are posted then; the others are recorded as seen, with
+	// a warning that says how many, rather than held for later rounds:
+	// the channel's readers want news, and dozens of reposts of old
+	// episodes spread over an afternoon are no better than in one burst.
+	// FEED_MAX_AGE already leaves out dated items that are old; this cap
+	// also covers feeds without dates. It is a constant: the settings
+	// contract has no place for it, and no feed we know needs another.
+	feedMaxPosts = 5
 )
 
 // feedKeys names the state of one feed: seen is the set of item IDs posted
@@ -69,6 +82,10 @@ func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
 	if err != nil {
 		return fmt.Errorf("feed: read state: %w", err)
 	}
+	if n == 0 && r.opts.DryRun {
+		r.log.Info().Str("task", "feed").Str("url", shown).Int("items", len(items)).Msg("dry run: the first run would record the items there are; nothing recorded")
+		return nil
+	}
 	if n == 0 {
 		// First round: what is there now is the backlog, not news.
 		if len(items) > 0 {
@@ -91,12 +108,40 @@ func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
 	if title == "" {
 		title = base.Host
 	}
+	var recent []feedItem
 	for _, it := range items {
 		if r.cfg.FeedMaxAge > 0 && it.date != nil && now.Sub(*it.date) > r.cfg.FeedMaxAge {
 			continue
 		}
-		fc := newSetClaim(seenKey, it.id)
-		ours, err := fc.claim(ctx, r.rdb, now.UnixMilli())
+		recent = append(recent, it)
+	}
+	// An item whose claim we made without learning the outcome is in
+	// the set, but is still ours to post (see claimTokens).
+	fresh, err := unseenItems(ctx, r.rdb, seenKey, recent, func(id string) bool {
+		return r.tokens.has(setClaim{set: seenKey, member: id}.tokenKey())
+	})
+	if err != nil {
+		return fmt.Errorf("feed: read state: %w", err)
+	}
+	if held := len(fresh) - feedMaxPosts; held > 0 {
+		// Recorded before anything is posted: a round that fails
+		// half-way must not find the held items new again and post some.
+		zs := make([]redis.Z, held)
+		for i, it := range fresh[:held] {
+			zs[i] = redis.Z{Score: float64(now.UnixMilli()), Member: it.id}
+		}
+		if !r.opts.DryRun {
+			if err := r.rdb.ZAddNX(ctx, seenKey, zs...).Err(); err != nil {
+				return fmt.Errorf("feed: record held-back items: %w", err)
+			}
+		}
+		r.log.Warn().Str("task", "feed").Str("url", shown).Int("new", len(fresh)).Int("held_back", held).Int("max_posts", feedMaxPosts).
+			Msg("more new items than one round posts; the oldest are recorded as seen, not posted")
+		fresh = fresh[held:]
+	}
+	for _, it := range fresh {
+		fc := r.newClaim(seenKey, it.id)
+		ours, err := r.claimItem(ctx, fc, now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("feed: claim %s: %w", it.id, err)
 		}
@@ -113,11 +158,43 @@ func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
 		r.log.Info().Str("task", "feed").Str("url", shown).Str("item", it.id).Msg("posted feed item")
 	}
 
+	if r.opts.DryRun {
+		return nil
+	}
 	keep := max(feedKeep, 2*len(items))
 	if err := r.rdb.ZRemRangeByRank(ctx, seenKey, 0, int64(-keep-1)).Err(); err != nil {
 		return fmt.Errorf("feed: prune: %w", err)
 	}
 	return nil
+}
+
+// unseenItems returns the items whose IDs are not in the set key, or are
+// ours (a claim of ours whose outcome we do not know), in their order,
+// each ID once.
+func unseenItems(ctx context.Context, rdb redis.UniversalClient, key string, items []feedItem, ours func(id string) bool) ([]feedItem, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	args := []any{"ZMSCORE", key}
+	for _, it := range items {
+		args = append(args, it.id)
+	}
+	scores, err := rdb.Do(ctx, args...).Slice()
+	if err != nil {
+		return nil, err
+	}
+	if len(scores) != len(items) {
+		return nil, fmt.Errorf("ZMSCORE answered %d scores for %d items", len(scores), len(items))
+	}
+	var out []feedItem
+	dup := map[string]bool{}
+	for i, sc := range scores {
+		if (sc == nil || ours(items[i].id)) && !dup[items[i].id] {
+			dup[items[i].id] = true
+			out = append(out, items[i])
+		}
+	}
+	return out, nil
 }
 
 // feedItems turns the parsed feed, fetched from base, into items, oldest
@@ -181,12 +258,19 @@ func xmlUTF8(body []byte, contentType string) []byte {
 	return out
 }
 
-// feedTitle is a feed's or an item's title as text. Titles are often HTML
-// even where the format says text (an Atom title of type "html", an RSS
-// title in CDATA): their entities are decoded, else "&amp;" would show.
+// feedTitle is a feed's or an item's title as text, on one line. Titles
+// are often HTML even where the format says text (an Atom title of type
+// "html", an RSS title in CDATA): their tags go, else "<code>" would show,
+// and their entities are decoded, else "&amp;" would. The feed does not
+// tell us which titles are HTML, so only the tags of HTML's inline
+// elements go: "x < y" and "Episode 4 <live>" are text.
 func feedTitle(s string) string {
-	return strings.TrimSpace(html.UnescapeString(s))
+	s = titleTag.ReplaceAllString(s, "")
+	return strings.Join(strings.Fields(html.UnescapeString(s)), " ")
 }
+
+// titleTag is a tag of the HTML elements found in titles.
+var titleTag = regexp.MustCompile(`(?i)</?(?:a|abbr|b|bdi|bdo|big|br|cite|code|del|dfn|em|font|i|ins|kbd|mark|q|s|samp|small|span|strike|strong|sub|sup|time|tt|u|var|wbr)(?:\s[^<>]*)?/?>`)
 
 // absLink resolves a relative link against the feed's address (RFC 4287
 // for Atom; what readers do for RSS). A link that is no URL is kept as it

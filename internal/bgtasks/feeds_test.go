@@ -2,6 +2,7 @@ package bgtasks
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/fakeweb"
+	"github.com/gophers/gopherbot/internal/slackfake"
 )
 
 func TestFeeds(t *testing.T) {
@@ -134,6 +136,9 @@ func TestFeedRefusedItemDoesNotBlockNewer(t *testing.T) {
 		fakeweb.Item{ID: "huge", Title: strings.Repeat("x", 41000), Link: "https://example.com/huge", Published: now.Add(-time.Hour)},
 		fakeweb.Item{ID: "ep-next", Title: "Next episode", Link: "https://example.com/next", Published: now},
 	)
+	// Slack cuts a text over 40,000 characters, but has been seen to
+	// answer msg_too_long for shorter ones.
+	e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "msg_too_long"})
 	for range 3 {
 		if err := r.RunTask(ctx, "feed"); err != nil {
 			t.Fatal(err)
@@ -204,5 +209,46 @@ func TestFeedOldFormatClaimHonoured(t *testing.T) {
 	want := []string{"New from Go Time: New\nhttps://example.com/new"}
 	if diff := cmp.Diff(want, e.posts("gotimefm")); diff != "" {
 		t.Errorf("posts (-want +got):\n%s", diff)
+	}
+}
+
+// A site that changes the IDs and links of all its items (a redesign)
+// makes every item look new. One round posts at most feedMaxPosts of them,
+// the newest, and records the rest as seen with a warning that says how
+// many were held back; later rounds post none of them, and real news after
+// that is posted as usual.
+func TestFeedFloodCapped(t *testing.T) {
+	const limit = feedMaxPosts
+	e := newEnv(t)
+	e.cfg.FeedPollInterval = time.Hour
+	e.cfg.Feeds = e.cfg.Feeds[:1]
+	now := time.Now()
+	const n = 20
+	for i := range n {
+		e.rss.Add(fakeweb.Item{ID: fmt.Sprintf("old-%d", i), Title: fmt.Sprintf("Episode %d", i), Link: fmt.Sprintf("https://example.com/%d", i), Published: now.Add(time.Duration(i-n) * time.Hour)})
+	}
+	r := e.runner("a", Options{})
+	feedRounds(t, r, 1) // the first round: known before the redesign
+	for i := range n {
+		e.rss.Remove(fmt.Sprintf("old-%d", i))
+		e.rss.Add(fakeweb.Item{ID: fmt.Sprintf("https://example.com/episodes/%d", i), Title: fmt.Sprintf("Episode %d", i), Link: fmt.Sprintf("https://example.com/episodes/%d", i), Published: now.Add(time.Duration(i-n) * time.Hour)})
+	}
+	feedRounds(t, r, 3)
+	var want []string
+	for i := n - limit; i < n; i++ {
+		want = append(want, fmt.Sprintf("New from Go Time: Episode %d\nhttps://example.com/episodes/%d", i, i))
+	}
+	if diff := cmp.Diff(want, e.posts("gotimefm")); diff != "" {
+		t.Errorf("posts after the redesign (-want +got):\n%s", diff)
+	}
+	logged := e.logLines("a", "more new items than one round posts; the oldest are recorded as seen, not posted")
+	if len(logged) != 1 || logged[0]["held_back"] != float64(n-limit) || logged[0]["level"] != "warn" {
+		t.Errorf("logged %v; want one warning that %d items were held back", logged, n-limit)
+	}
+
+	e.rss.Add(fakeweb.Item{ID: "news", Title: "Real news", Link: "https://example.com/news", Published: now})
+	feedRounds(t, r, 1)
+	if got := e.posts("gotimefm"); len(got) != limit+1 || got[len(got)-1] != "New from Go Time: Real news\nhttps://example.com/news" {
+		t.Errorf("posts after the news: %q; want the news last", got)
 	}
 }

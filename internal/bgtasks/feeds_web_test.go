@@ -125,6 +125,26 @@ func TestFeedHTMLTitles(t *testing.T) {
 	}
 }
 
+// The markup of an HTML title (an Atom title of type "html", an RSS title
+// in CDATA) is not shown as text: "<code>go vet</code>" reads "go vet". A
+// "<" that is text, escaped in the HTML, stays.
+func TestFeedHTMLTitleMarkup(t *testing.T) {
+	now := time.Now().UTC()
+	e := newEnv(t)
+	empty := `<?xml version="1.0"?><rss version="2.0"><channel><title><![CDATA[<b>Go</b> Time]]></title></channel></rss>`
+	f, _ := e.useRawFeed("/feed.xml", "application/rss+xml", empty)
+	r := e.runner("a", Options{})
+	feedRounds(t, r, 1)
+	f.set(`<?xml version="1.0"?><rss version="2.0"><channel><title><![CDATA[<b>Go</b> Time]]></title>
+<item><title><![CDATA[Why <code>go vet</code> says x &lt; y <em>and</em> more]]></title><link>https://example.com/ep</link><guid>ep</guid><pubDate>` + now.Format(time.RFC1123Z) + `</pubDate></item>
+</channel></rss>`)
+	feedRounds(t, r, 1)
+	want := []string{"New from Go Time: Why go vet says x &lt; y and more\nhttps://example.com/ep"}
+	if diff := cmp.Diff(want, e.posts("gotimefm")); diff != "" {
+		t.Errorf("posts (-want +got):\n%s", diff)
+	}
+}
+
 // A feed's link is the site's text, not ours: it cannot make the bot
 // mention the channel or break the message's markup.
 func TestFeedLinkEscaped(t *testing.T) {

@@ -69,6 +69,7 @@ type gerritChange struct {
 	Subject         string     `json:"subject"`
 	Status          string     `json:"status"`
 	Submitted       gerritTime `json:"submitted"`
+	Updated         gerritTime `json:"updated"`
 	CurrentRevision string     `json:"current_revision"`
 	Revisions       map[string]struct {
 		Commit struct {
@@ -95,32 +96,108 @@ func parseGerrit(body []byte) ([]gerritChange, error) {
 	return cs, nil
 }
 
-// gerritQuery runs a change search, following _more_changes through up to
-// maxPages pages; more reports that Gerrit had more than those.
+// gerritDate writes t for Gerrit's after: and before: operators, which
+// take milliseconds at most.
+func gerritDate(t time.Time) string {
+	return `"` + t.UTC().Format("2006-01-02 15:04:05.000 -0700") + `"`
+}
+
+// gerritQuery runs the change search q and returns what it finds, each
+// change once, reading up to maxPages pages; more reports that Gerrit had
+// more than those.
+//
+// Gerrit lists changes by last update, newest first, and the list moves
+// while we page through it: a change commented on or merged meanwhile
+// jumps to the top. Pages taken by offset (S=) then shift under us, and a
+// change can fall between two pages: a merged CL lost for good once the
+// next round's window has passed its submit time. So the pages after the
+// first are bounded by time instead (before: the last update of the page
+// before, inclusive; the repeats are dropped by change number), which a
+// change leaving or joining the top does not disturb, and what moved to
+// the top while we read is read again: changes updated since the newest
+// update of the first page (after:, inclusive), by the same rule, until
+// a pass is one answer (one answer is one consistent view) or nothing was
+// updated since the pass before began.
 func (r *Runner) gerritQuery(ctx context.Context, q string, maxPages int) (all []gerritChange, more bool, err error) {
-	for range maxPages {
-		v := url.Values{
-			"q": {q},
-			"n": {strconv.Itoa(gerritPage)},
-			"o": {"CURRENT_REVISION", "CURRENT_COMMIT"},
+	seen := map[int]bool{}
+	pages := 0
+	var top time.Time // the newest update of the last pass; zero on the first
+	for {
+		pass := q
+		if !top.IsZero() {
+			pass += " after:" + gerritDate(top.Truncate(time.Millisecond))
 		}
-		if len(all) > 0 {
-			v.Set("S", strconv.Itoa(len(all)))
+		var (
+			bound     time.Time // before: of the next page; zero on the first
+			skip      int       // changes of the list up to bound read already
+			passPages int
+			passTop   time.Time
+		)
+		for {
+			if pages == maxPages {
+				return all, true, nil
+			}
+			pq := pass
+			if !bound.IsZero() {
+				pq += " before:" + gerritDate(bound)
+			}
+			cs, err := r.gerritPage(ctx, pq, skip)
+			if err != nil {
+				return nil, false, err
+			}
+			pages++
+			passPages++
+			for _, c := range cs {
+				if !seen[c.Number] {
+					seen[c.Number] = true
+					all = append(all, c)
+				}
+			}
+			if passPages == 1 && len(cs) > 0 {
+				passTop = cs[0].Updated.Time
+				if !top.IsZero() && !passTop.After(top) {
+					return all, false, nil // nothing moved while the last pass read
+				}
+			}
+			if len(cs) == 0 || !cs[len(cs)-1].MoreChanges {
+				break
+			}
+			// The next page ends the millisecond after the last update
+			// read (Gerrit compares milliseconds), so that nothing of
+			// that millisecond is left out. When that does not move the
+			// bound down (a page of changes updated within a millisecond
+			// or two, or no update time), the offset goes on within it.
+			last := cs[len(cs)-1].Updated.Time
+			next := last.Truncate(time.Millisecond).Add(time.Millisecond)
+			if last.IsZero() || (!bound.IsZero() && !next.Before(bound)) {
+				skip += len(cs)
+			} else {
+				bound, skip = next, 0
+			}
 		}
-		body, err := r.get(ctx, r.cfg.GerritURL+"/changes/?"+v.Encode(), "application/json")
-		if err != nil {
-			return nil, false, fmt.Errorf("gerrit: %w", err)
-		}
-		cs, err := parseGerrit(body)
-		if err != nil {
-			return nil, false, err
-		}
-		all = append(all, cs...)
-		if len(cs) == 0 || !cs[len(cs)-1].MoreChanges {
+		if passPages == 1 || passTop.IsZero() {
 			return all, false, nil
 		}
+		top = passTop
 	}
-	return all, true, nil
+}
+
+// gerritPage reads one page of the change search q, skipping the first
+// skip changes.
+func (r *Runner) gerritPage(ctx context.Context, q string, skip int) ([]gerritChange, error) {
+	v := url.Values{
+		"q": {q},
+		"n": {strconv.Itoa(gerritPage)},
+		"o": {"CURRENT_REVISION", "CURRENT_COMMIT"},
+	}
+	if skip > 0 {
+		v.Set("S", strconv.Itoa(skip))
+	}
+	body, err := r.get(ctx, r.cfg.GerritURL+"/changes/?"+v.Encode(), "application/json")
+	if err != nil {
+		return nil, fmt.Errorf("gerrit: %w", err)
+	}
+	return parseGerrit(body)
 }
 
 // pollGerrit posts the CLs merged since the last round, oldest first.
@@ -145,7 +222,7 @@ func (r *Runner) pollGerrit(ctx context.Context) error {
 
 	// after: filters on the last update, which is never before the
 	// submission, so every CL submitted since is in the answer.
-	q := fmt.Sprintf(`status:merged after:"%s"`, time.UnixMilli(since).UTC().Format("2006-01-02 15:04:05.000 -0700"))
+	q := "status:merged after:" + gerritDate(time.UnixMilli(since))
 	changes, more, err := r.gerritQuery(ctx, q, gerritMaxPages)
 	if err != nil {
 		return err
@@ -162,8 +239,8 @@ func (r *Runner) pollGerrit(ctx context.Context) error {
 
 	for _, c := range changes {
 		item := fmt.Sprintf("CL %d", c.Number)
-		cl := newSetClaim(gerritSeenKey, strconv.Itoa(c.Number))
-		ours, err := cl.claim(ctx, r.rdb, c.submittedMS())
+		cl := r.newClaim(gerritSeenKey, strconv.Itoa(c.Number))
+		ours, err := r.claimItem(ctx, cl, c.submittedMS())
 		if err != nil {
 			return fmt.Errorf("gerrit: claim %s: %w", item, err)
 		}
@@ -181,6 +258,9 @@ func (r *Runner) pollGerrit(ctx context.Context) error {
 	}
 
 	// Forget what can no longer be a candidate; the newest stays as the mark.
+	if r.opts.DryRun {
+		return nil
+	}
 	if err := r.rdb.ZRemRangeByScore(ctx, gerritSeenKey, "-inf", "("+strconv.FormatInt(since-gerritLate.Milliseconds(), 10)).Err(); err != nil {
 		return fmt.Errorf("gerrit: prune: %w", err)
 	}
@@ -209,6 +289,11 @@ func (r *Runner) firstGerrit(ctx context.Context) error {
 	floor := r.now().UnixMilli()
 	if len(zs) > 0 {
 		floor = newest
+	}
+	if r.opts.DryRun {
+		r.log.Info().Str("task", "gerrit").Time("floor", time.UnixMilli(floor)).Int("changes", len(changes)).
+			Msg("dry run: the first run would record the newest merged CL; nothing recorded")
+		return nil
 	}
 	if len(zs) > 0 {
 		if err := r.rdb.ZAddNX(ctx, gerritSeenKey, zs...).Err(); err != nil {

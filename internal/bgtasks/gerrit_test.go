@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -476,5 +478,142 @@ func TestGerritRefusedPost(t *testing.T) {
 				t.Errorf("chat.postMessage called %d times; want %d (the refused one once)", n, len(want)+1)
 			}
 		})
+	}
+}
+
+// gerritHook serves the fake Gerrit through a handler that calls after
+// with the number of each request (from 1) once its answer is written,
+// before the answer reaches the bot: the test changes Gerrit between two
+// page requests of one round. It points cfg at the handler.
+func (e *env) gerritHook(after func(n int)) {
+	e.t.Helper()
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.gerrit.ServeHTTP(w, r)
+		mu.Lock()
+		n++
+		i := n
+		mu.Unlock()
+		after(i)
+	}))
+	e.t.Cleanup(srv.Close)
+	e.cfg.GerritURL = srv.URL
+}
+
+// Gerrit lists changes newest update first, so a change updated (a
+// comment, a merge) while a catch-up pages through the list moves, and
+// shifts the others: no merged CL may be skipped for that, and none posted
+// twice.
+func TestGerritListChangesBetweenPages(t *testing.T) {
+	const n = 150 // a page and a half
+	for _, tt := range []struct {
+		name   string
+		change func(e *env, start time.Time)
+	}{
+		// The oldest CL, not read yet, moves to the top of the list
+		// after the first page: offset paging reads past it.
+		{"unread CL updated", func(e *env, _ time.Time) { e.gerrit.Touch(3000, time.Now()) }},
+		// A CL of the first page moves up, and out of a list bounded by
+		// the round's start: the rest shift up by one.
+		{"read CL updated", func(e *env, _ time.Time) { e.gerrit.Touch(3000+n-10, time.Now()) }},
+		{"last CL of the page updated", func(e *env, _ time.Time) { e.gerrit.Touch(3000+n-100, time.Now()) }},
+		// Gerrit's update times may have whole seconds only: a CL
+		// updated meanwhile can show the time of the newest one read.
+		{"unread CL updated in the same second as the newest", func(e *env, start time.Time) {
+			e.gerrit.Touch(3000, start.Add((n-1)*90*time.Second))
+		}},
+		// A new merge shifts everything down by one.
+		{"CL merged", func(e *env, _ time.Time) {
+			e.gerrit.Merge(fakeweb.Change{Number: 9999, Subject: "merged meanwhile", Submitted: time.Now()})
+		}},
+		{"several", func(e *env, _ time.Time) {
+			e.gerrit.Touch(3001, time.Now())
+			e.gerrit.Touch(3000+n-1, time.Now())
+			e.gerrit.Merge(fakeweb.Change{Number: 9999, Subject: "merged meanwhile", Submitted: time.Now()})
+			e.gerrit.Touch(3002, time.Now())
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			// The catch-up spans more than gerritLate, so that a CL
+			// skipped by one round is too old for the next.
+			start := time.Now().Add(-4 * time.Hour)
+			e.gerrit.Merge(fakeweb.Change{Number: 1, Subject: "history", Submitted: start.Add(-time.Hour)})
+			var armed atomic.Bool
+			e.gerritHook(func(i int) {
+				if armed.Load() && i == 2 { // the catch-up's first page was answered
+					tt.change(e, start)
+				}
+			})
+			r := e.gerritRunner()
+			ctx := context.Background()
+			if err := r.RunTask(ctx, "gerrit"); err != nil { // request 1: the first run
+				t.Fatal(err)
+			}
+			want := map[int]int{}
+			for i := range n {
+				e.gerrit.Merge(fakeweb.Change{Number: 3000 + i, Subject: fmt.Sprintf("change %d", i), Submitted: start.Add(time.Duration(i) * 90 * time.Second)})
+				want[3000+i] = 1
+			}
+			armed.Store(true)
+			for range 2 {
+				if err := r.RunTask(ctx, "gerrit"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := map[int]int{}
+			for _, p := range e.posts("golang-cls") {
+				var num int
+				if _, err := fmt.Sscanf(p, "CL %d merged:", &num); err != nil {
+					t.Fatalf("post %q: %v", p, err)
+				}
+				got[num]++
+			}
+			delete(got, 9999) // merged meanwhile: posted once, checked below
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("times each CL was posted (-want +got):\n%s", diff)
+			}
+			if c := strings.Count(strings.Join(e.posts("golang-cls"), "\n"), clPrefix(9999)); c > 1 {
+				t.Errorf("CL 9999 posted %d times; want once", c)
+			}
+		})
+	}
+}
+
+// Changes updated within one millisecond (a bulk update) cannot be paged
+// by time: the pages go on by offset among them, and every CL is posted.
+func TestGerritPageOfOneMillisecond(t *testing.T) {
+	e := newEnv(t)
+	r := e.gerritRunner()
+	ctx := context.Background()
+	e.gerrit.Merge(fakeweb.Change{Number: 1, Subject: "history", Submitted: time.Now().Add(-time.Hour)})
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 250
+	start := time.Now().Add(-30 * time.Minute)
+	bulk := time.Now().Truncate(time.Millisecond)
+	want := map[int]int{}
+	for i := range n {
+		e.gerrit.Merge(fakeweb.Change{Number: 6000 + i, Subject: "bulk", Submitted: start.Add(time.Duration(i) * time.Second), Updated: bulk})
+		want[6000+i] = 1
+	}
+	if err := r.RunTask(ctx, "gerrit"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]int{}
+	for _, p := range e.posts("golang-cls") {
+		var num int
+		if _, err := fmt.Sscanf(p, "CL %d merged:", &num); err != nil {
+			t.Fatalf("post %q: %v", p, err)
+		}
+		got[num]++
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("times each CL was posted (-want +got):\n%s", diff)
+	}
+	if n := e.gerrit.Requests(); n > 1+5 {
+		t.Errorf("Gerrit saw %d requests for three pages", n)
 	}
 }

@@ -2,7 +2,6 @@ package bgtasks
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,12 +34,13 @@ type liveStatus struct {
 // claimGoTime takes the day's announcement: it records now unless the last
 // announcement is less than the quiet time old, and returns the previous
 // announcement's time ("" for none) for a release. A record with our token
-// is our own claim (a retry of this very call, whose first reply was lost):
-// it is ours, with the previous time it kept.
+// is our own claim (a retry of this very call, whose first reply was lost,
+// or a claim of ours whose outcome we did not learn): it is ours, with the
+// time and the previous time it kept.
 //
 // KEYS[1] goTimeKey; ARGV[1] now (ms), ARGV[2] the quiet time (ms), ARGV[3]
-// the token. Returns {1, previous} when the claim is ours, {0, record} when
-// not.
+// the token. Returns {1, previous, time} when the claim is ours, {0,
+// record} when not.
 var claimGoTime = redis.NewScript(`
 local last = redis.call('GET', KEYS[1])
 local prev = ''
@@ -48,14 +48,14 @@ if last then
   local ms, tok, before = string.match(last, '^(%d+) (%S+) ?(%d*)$')
   if not ms then ms = string.match(last, '^(%d+)$') end
   if not ms then return redis.error_reply('unreadable record ' .. last) end
-  if tok == ARGV[3] then return {1, before} end
+  if tok == ARGV[3] then return {1, before, ms} end
   if tonumber(ARGV[1]) - tonumber(ms) < tonumber(ARGV[2]) then return {0, last} end
   prev = ms
 end
 local rec = ARGV[1] .. ' ' .. ARGV[3]
 if prev ~= '' then rec = rec .. ' ' .. prev end
 redis.call('SET', KEYS[1], rec)
-return {1, prev}
+return {1, prev, ARGV[1]}
 `)
 
 // goTimeRecord is the record claimGoTime writes.
@@ -97,21 +97,38 @@ func (r *Runner) pollGoTime(ctx context.Context) error {
 		return nil
 	}
 
+	if r.opts.DryRun {
+		return r.dryGoTime(ctx, st)
+	}
+
 	now := fmt.Sprint(r.now().UnixMilli())
-	token := rand.Text()
-	res, err := claimGoTime.Run(ctx, r.rdb, []string{goTimeKey}, now, goTimeQuiet.Milliseconds(), token).Slice()
+	// The token of a claim whose outcome we did not learn, if any (see
+	// claimTokens); the claim is not cut short by ctx, as claimItem's.
+	token := r.tokens.take(goTimeKey)
+	cctx, cancel := releaseContext(ctx)
+	defer cancel()
+	res, err := claimGoTime.Run(cctx, r.rdb, []string{goTimeKey}, now, goTimeQuiet.Milliseconds(), token).Slice()
 	if err != nil {
+		r.tokens.keep(goTimeKey, token)
 		return fmt.Errorf("gotime: claim: %w", err)
 	}
-	if len(res) != 2 {
+	if len(res) < 2 {
 		return fmt.Errorf("gotime: claim: unexpected answer %v", res)
 	}
 	if n, _ := res[0].(int64); n == 0 {
 		return nil // announced within the day
 	}
 	prev, _ := res[1].(string)
+	if len(res) > 2 {
+		if at, _ := res[2].(string); at != "" {
+			now = at // the time of our claim, when it was an earlier one
+		}
+	}
 	release := func(ctx context.Context) error {
 		ours, err := releaseGoTime.Run(ctx, r.rdb, []string{goTimeKey}, goTimeRecord(now, token, prev), prev).Int()
+		if err != nil {
+			r.tokens.keep(goTimeKey, token) // the claim may be there, ours
+		}
 		if err == nil && ours == 0 {
 			r.log.Warn().Str("task", "gotime").Msg("the claim of an announcement that was not posted is someone else's now; left alone")
 		}
@@ -126,6 +143,27 @@ func (r *Runner) pollGoTime(ctx context.Context) error {
 	}
 	r.log.Info().Str("task", "gotime").Str("title", st.Title).Msg("announced the live show")
 	return nil
+}
+
+// dryGoTime is pollGoTime's dry run for a show that is live: it logs the
+// announcement unless the day's was made, and takes nothing.
+func (r *Runner) dryGoTime(ctx context.Context, st liveStatus) error {
+	last, err := r.rdb.Get(ctx, goTimeKey).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+	case err != nil:
+		return fmt.Errorf("gotime: read state: %w", err)
+	default:
+		ms, _, _ := strings.Cut(last, " ")
+		at, err := strconv.ParseInt(ms, 10, 64)
+		if err != nil {
+			return fmt.Errorf("gotime: unreadable record %q", last)
+		}
+		if r.now().UnixMilli()-at < goTimeQuiet.Milliseconds() {
+			return nil // announced within the day
+		}
+	}
+	return r.out.post(ctx, "gotime", r.cfg.GoTimeChannel, goTimeText(st, r.cfg.GoTimeScheduleURL))
 }
 
 // goTimeText is the live announcement: the stream's link from the status,

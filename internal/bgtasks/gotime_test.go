@@ -2,11 +2,13 @@ package bgtasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/slackfake"
 )
@@ -197,5 +199,56 @@ func TestGoTimeRefusedItemNotRetried(t *testing.T) {
 	logged := e.logLines("a", "Slack refuses this item for good; skipping it for ever, to let the next ones through")
 	if len(logged) != 1 || logged[0]["item"] != `live show "Go Time #306"` {
 		t.Errorf("logged %v; want one error naming the show", logged)
+	}
+}
+
+// The day's claim is made but its answer lost (go-redis gave up), or it
+// cannot be given back after a post that went nowhere: the next poll
+// finds the claim its own and announces the show, once.
+func TestGoTimeClaimOutcomeUnknown(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		script *redis.Script
+		fn     func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error
+		fault  bool // Slack refuses the first post
+	}{
+		{"claim answer lost", claimGoTime, func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+			next(ctx, cmd)
+			return errors.New("read tcp: connection reset by peer")
+		}, false},
+		{"release failed", releaseGoTime, func(context.Context, redis.Cmder, redis.ProcessHook) error {
+			return errors.New("dial tcp: connection refused")
+		}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.GoTimePollInterval = time.Minute
+			for _, s := range []*redis.Script{claimGoTime, releaseGoTime} {
+				if err := s.Load(context.Background(), e.rdb).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rdb := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+			t.Cleanup(func() { rdb.Close() })
+			rdb.AddHook(&evalHook{script: tt.script, fn: tt.fn})
+			r := New(e.cfg, e.logger("a"), rdb, e.slackClient(), Options{Now: e.clock.Now})
+			if tt.fault {
+				e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "channel_not_found"})
+			}
+			e.live.SetLive("Go Time #303", "https://changelog.com/live", e.clock.Now())
+			ctx := context.Background()
+			if err := r.RunTask(ctx, "gotime"); err == nil {
+				t.Fatal("first poll: want an error")
+			}
+			for range 2 {
+				e.clock.Add(time.Minute)
+				if err := r.RunTask(ctx, "gotime"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := e.posts("gotimefm"); len(got) != 1 {
+				t.Errorf("posts = %q; want one announcement", got)
+			}
+		})
 	}
 }

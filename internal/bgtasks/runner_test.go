@@ -248,7 +248,6 @@ func TestShadowModePostsNothing(t *testing.T) {
 		o          Options
 	}{
 		{"shadow", false, Options{}},
-		{"dry-run", true, Options{DryRun: true}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -300,6 +299,56 @@ func TestShadowModePostsNothing(t *testing.T) {
 				t.Errorf("production posts = %q; want CL 2 only", got)
 			}
 		})
+	}
+}
+
+// A dry run next to a production deployment (an operator trying a task by
+// hand, as the README shows) posts nothing and takes nothing: what it
+// would have posted, the production leader posts.
+func TestDryRunTakesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.setupCLFeed()
+	e.cfg.GoTimePollInterval = time.Hour
+	e.cfg.WelcomeSweepInterval = time.Hour
+	ctx := context.Background()
+	rounds := func(r *Runner) {
+		t.Helper()
+		for _, name := range []string{"gerrit", "feed", "gotime", "welcome"} {
+			if err := r.RunTask(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	prod := e.runner("prod", Options{})
+	rounds(prod) // first runs
+	e.news(1)
+	e.live.SetLive("Go Time #303", "https://changelog.com/live", time.Now())
+	gina := e.addUser(slackfake.User{Name: "gina"})
+
+	dry := e.runner("dry", Options{DryRun: true})
+	rounds(dry)
+	rounds(dry)
+	for _, c := range e.slack.Calls() {
+		if c.Method == "chat.postMessage" || c.Method == "conversations.open" {
+			t.Errorf("%s called in a dry run: %v", c.Method, c.Params)
+		}
+	}
+	if got := len(e.logLines("dry", "shadow mode: would post")); got != 6 {
+		t.Errorf("logged %d posts it would make; want 6 (a CL, an episode, the live show, in each of two rounds)", got)
+	}
+	if got := len(e.logLines("dry", "shadow mode: would send the welcome DM")); got != 2 {
+		t.Errorf("logged %d welcome DMs it would send; want 2 (one in each round)", got)
+	}
+
+	rounds(prod)
+	if got := e.posts("golang-cls"); len(got) != 1 || !strings.HasPrefix(got[0], clPrefix(1)) {
+		t.Errorf("#golang-cls = %q; want CL 1", got)
+	}
+	if got := e.posts("gotimefm"); len(got) != 2 || !strings.Contains(got[0], "Episode 1") || !strings.Contains(got[1], "Go Time #303") {
+		t.Errorf("#gotimefm = %q; want the episode and the live show", got)
+	}
+	if got := e.dms()[gina]; len(got) != 1 {
+		t.Errorf("DMs to gina = %q; want the welcome", got)
 	}
 }
 

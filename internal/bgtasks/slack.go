@@ -150,14 +150,16 @@ func itemRefused(err error) bool {
 	return !errors.Is(err, slackapi.ErrOutcomeUnknown) && itemCodes[slackapi.Code(err)]
 }
 
-// releaseTimeout bounds giving back the claim of an item not posted.
+// releaseTimeout bounds taking a claim, and giving back the claim of an
+// item not posted.
 const releaseTimeout = 5 * time.Second
 
 // releaseContext is the context of giving a claim back after a failed
 // post. It is not the post's: a post that ran out of time before it sent
 // anything (a channel name that could not be resolved in time, a
 // connection that never opened) has a spent deadline, and the item would
-// be lost for want of a few milliseconds to release its claim.
+// be lost for want of a few milliseconds to release its claim. Claims are
+// taken in it too, for the reason claimItem gives.
 func releaseContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 }

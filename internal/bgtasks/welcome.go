@@ -30,6 +30,10 @@ func (r *Runner) sweepMembers(ctx context.Context) error {
 		return fmt.Errorf("welcome: read state: %w", err)
 	}
 	first := n == 0
+	if first && r.opts.DryRun {
+		r.log.Info().Str("task", "welcome").Msg("dry run: the first sweep would record the members there are; nothing recorded")
+		return nil
+	}
 
 	var newcomers []string
 	members, pages := 0, 0
@@ -110,6 +114,9 @@ func welcomable(u slackapi.User) bool {
 func (r *Runner) welcomeMember(ctx context.Context, user string, text func(context.Context, string) string) error {
 	log := r.log.With().Str("task", "welcome").Str("user", user).Logger()
 	known := func() error {
+		if r.opts.DryRun {
+			return nil
+		}
 		if err := r.rdb.SAdd(ctx, membersKey, user).Err(); err != nil {
 			return fmt.Errorf("welcome: record %s: %w", user, err)
 		}
@@ -119,7 +126,15 @@ func (r *Runner) welcomeMember(ctx context.Context, user string, text func(conte
 		log.Info().Str("text", text(ctx, user)).Msg("shadow mode: would send the welcome DM")
 		return known()
 	}
-	ok, err := r.welcome.Claim(ctx, user)
+	// Once sent, the claim is not cut short by ctx: one that Redis made
+	// while we stopped listening (the lease lost) would be someone else's
+	// to the next leader, and nobody would welcome the member.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cctx, ccancel := releaseContext(ctx)
+	ok, err := r.welcome.Claim(cctx, user)
+	ccancel()
 	if err != nil {
 		return fmt.Errorf("welcome: %w", err)
 	}

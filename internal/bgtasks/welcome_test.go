@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/commands"
 	"github.com/gophers/gopherbot/internal/slackfake"
@@ -140,5 +141,39 @@ func TestWelcomeSweepUnknownDMNotRepeated(t *testing.T) {
 	}
 	if len(e.logLines("a", "welcome DM outcome unknown; not retrying, to never welcome twice")) != 1 {
 		t.Error("the unknown outcome was not logged")
+	}
+}
+
+// The lease is lost while the claim of a newcomer's welcome is on its
+// way: Redis records the claim, but the replica, its context cancelled,
+// never reads the answer. The newcomer is welcomed all the same, once,
+// by this replica or the next leader.
+func TestWelcomeClaimNotLostToCancel(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.WelcomeSweepInterval = time.Hour
+	first := e.runner("first", Options{})
+	if err := first.RunTask(context.Background(), "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	gina := e.addUser(slackfake.User{Name: "gina"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := e.hookedRunner("a", &evalHook{key: welcomed.Key, fn: func(cctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+		if err := next(context.WithoutCancel(cctx), cmd); err != nil {
+			return err // NOSCRIPT: go-redis sends the script itself
+		}
+		cancel() // the lease is lost meanwhile
+		if cctx.Err() != nil {
+			return cctx.Err() // go-redis stops waiting for the answer
+		}
+		return cmd.Err()
+	}})
+	r.RunTask(ctx, "welcome") // cancelled half-way: its error says so
+	next := e.runner("b", Options{})
+	if err := next.RunTask(context.Background(), "welcome"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.dms()[gina]; len(got) != 1 {
+		t.Errorf("DMs to gina = %q; want one", got)
 	}
 }
