@@ -17,6 +17,12 @@
 //     a second. Slack's rate limits are per method: after a 429 the other
 //     calls of that method in this process wait it out too (posts are held
 //     per channel, below).
+//   - Long texts. Slack posts a text over MaxTextLen characters cut at the
+//     limit wherever it falls, with only a warning in its answer. Posts
+//     (chat.postMessage, chat.postEphemeral) cut such a text first, at a
+//     line end near the limit when there is one, never inside a link or a
+//     mention, closing a code block left open, and end it with a note that
+//     it was cut; the log says so, with the method and the channel.
 //   - Answers. Slack's warnings (ok true, but message_truncated,
 //     missing_charset, ...) are logged; an answer that is not JSON (a
 //     proxy's page) fails the call with an error that says so.
@@ -172,10 +178,11 @@ type PostOptions struct {
 }
 
 // PostMessage posts text to a channel (an ID, or a DM's ID) and returns the
-// message's ts. It waits for the channel's shared posting slot first.
+// message's ts. It waits for the channel's shared posting slot first. A
+// text over MaxTextLen is cut short, with a note at its end (see fitText).
 func (c *Client) PostMessage(ctx context.Context, channel, text string, o PostOptions) (string, error) {
 	const method = "chat.postMessage"
-	msg := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	msg := []slack.MsgOption{slack.MsgOptionText(c.fit(method, channel, text), false)}
 	if o.ThreadTS != "" {
 		msg = append(msg, slack.MsgOptionTS(o.ThreadTS))
 	}
@@ -202,10 +209,11 @@ func (c *Client) PostMessage(ctx context.Context, channel, text string, o PostOp
 }
 
 // PostEphemeral posts text to channel that only user sees (in the thread
-// threadTS, when not empty).
+// threadTS, when not empty). A text over MaxTextLen is cut short, as by
+// PostMessage.
 func (c *Client) PostEphemeral(ctx context.Context, channel, user, text, threadTS string) error {
 	const method = "chat.postEphemeral"
-	msg := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	msg := []slack.MsgOption{slack.MsgOptionText(c.fit(method, channel, text), false)}
 	if threadTS != "" {
 		msg = append(msg, slack.MsgOptionTS(threadTS))
 	}
@@ -401,7 +409,13 @@ func (c *Client) DownloadFile(ctx context.Context, fileURL string, maxBytes int6
 		defer resp.Body.Close()
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests:
-			secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			// As for the Web API: whole seconds, and a second when the
+			// header is missing or unreadable.
+			fixRetryAfter(resp.Header, time.Now())
+			secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+			if err != nil {
+				secs = 1
+			}
 			return &Error{Method: method, Status: resp.StatusCode, Code: "ratelimited",
 				RetryAfter: time.Duration(secs) * time.Second, Err: errors.New(resp.Status)}
 		case resp.StatusCode >= 500:
@@ -517,7 +531,12 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 		}
 		ev.Dur("retry_in", wait).Msg("slack call failed; retrying")
 		if err := sleep(ctx, wait); err != nil {
-			return classify(method, fmt.Errorf("%w while waiting to retry after %s", err, e.reason()))
+			// What Slack answered stays the error (its code, its
+			// Retry-After, whether it may have acted); ctx's error joins it.
+			e.Err = fmt.Errorf("%w; then %w while waiting to retry", e.Err, err)
+			c.log.Warn().Str("method", method).Str("reason", e.reason()).Int("attempt", attempt).Err(err).
+				Msg("slack call given up while waiting to retry")
+			return e
 		}
 	}
 }
@@ -558,7 +577,8 @@ func (c *Client) waitHold(ctx context.Context, method string) error {
 	if !ok {
 		return nil
 	}
-	wait := time.Until(time.Unix(0, v.(*atomic.Int64).Load()))
+	until := time.Unix(0, v.(*atomic.Int64).Load())
+	wait := time.Until(until)
 	if wait <= 0 {
 		return nil
 	}
@@ -569,7 +589,13 @@ func (c *Client) waitHold(ctx context.Context, method string) error {
 		return e
 	}
 	if err := sleep(ctx, wait); err != nil {
-		return classify(method, fmt.Errorf("%w while waiting out a rate limit", err))
+		// Still a rate limit, with the wait that was left, for the
+		// caller who retries later.
+		e := &Error{Method: method, Code: "ratelimited", RetryAfter: max(time.Until(until), time.Millisecond),
+			Err: fmt.Errorf("%w while waiting out a rate limit", err)}
+		c.log.Warn().Str("method", method).Str("reason", e.reason()).Err(err).
+			Msg("slack call not made: given up while waiting out a rate limit")
+		return e
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package slackapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -115,12 +116,25 @@ func TestWarningsLogged(t *testing.T) {
 	}
 	log.CheckKeys(t)
 
+	// Slack names a warning both in warning and in response_metadata:
+	// logged once.
 	log = &logtest.Buffer{}
-	c, _ = scriptedClient(t, log, answerJSON(200, `{"ok":true,"user":{"id":"U1"},"warning":"superfluous_charset"}`))
+	c, _ = scriptedClient(t, log, answerJSON(200,
+		`{"ok":true,"channel":"C1","ts":"1712345678.000200","warning":"message_truncated",`+
+			`"response_metadata":{"warnings":["message_truncated"]}}`))
+	if _, err := c.PostMessage(ctxT(t, 5*time.Second), "C1", "x", PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !log.Contains(`"warnings":["message_truncated"]`) {
+		t.Errorf("the warning is not logged once:\n%s", log.String())
+	}
+
+	log = &logtest.Buffer{}
+	c, _ = scriptedClient(t, log, answerJSON(200, `{"ok":true,"user":{"id":"U1"},"warning":"superfluous_charset,missing_charset"}`))
 	if _, err := c.UserInfo(ctxT(t, 5*time.Second), "U1"); err != nil {
 		t.Fatal(err)
 	}
-	if !log.Contains(`"level":"warn"`) || !log.Contains("superfluous_charset") || !log.Contains(`"method":"users.info"`) {
+	if !log.Contains(`"level":"warn"`) || !log.Contains(`"warnings":["superfluous_charset","missing_charset"]`) || !log.Contains(`"method":"users.info"`) {
 		t.Errorf("the warning of users.info is not logged:\n%s", log.String())
 	}
 }
@@ -239,5 +253,69 @@ func TestRateLimitHeldForTheMethod(t *testing.T) {
 	_, err := c.ChannelInfo(ctxT(t, time.Second), e.ws.Channels["general"])
 	if RetryAfter(err) <= 3*time.Second || errors.Is(err, workqueue.ErrPermanent) || len(e.fake.Calls()) != n {
 		t.Errorf("during the hold: err = %v, %d calls; want a transient error with the wait, no call", err, len(e.fake.Calls())-n)
+	}
+}
+
+// A call whose wait to retry is cut short by its ctx (a shutdown, a caller
+// giving up) still says what Slack answered: the method, Slack's code, the
+// Retry-After, and whether Slack may have acted, along with ctx's error.
+func TestCanceledWhileWaitingKeepsSlacksAnswer(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bob := e.ws.People["bob"]
+
+	// Waiting out a 429's Retry-After.
+	c := e.client(t)
+	e.fake.RateLimit("users.info", 5, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := c.UserInfo(ctx, bob); done <- err }()
+	e.log.WaitFor(t, `"method":"users.info","reason":"ratelimited","attempt":1`, 5*time.Second)
+	cancel()
+	err := <-done
+	if se, ok := errors.AsType[*Error](err); !ok || se.Method != "users.info" || se.Code != "ratelimited" ||
+		se.RetryAfter != 5*time.Second || !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled while waiting out a 429: %#v; want users.info, ratelimited, RetryAfter 5s, canceled", err)
+	}
+
+	// Waiting out the hold that 429 left on the method.
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	n := len(e.fake.Calls())
+	_, err = c.UserInfo(ctx, bob)
+	if se, ok := errors.AsType[*Error](err); !ok || se.Method != "users.info" || se.Code != "ratelimited" ||
+		se.RetryAfter <= 0 || !errors.Is(err, context.Canceled) || len(e.fake.Calls()) != n {
+		t.Errorf("canceled while the method is held: %#v; want users.info, ratelimited, the wait left, canceled, no call", err)
+	}
+
+	// Waiting to repeat a reaction Slack may have added.
+	c = e.client(t, WithBackoff(10*time.Second, 10*time.Second), WithHTTPClient(&http.Client{
+		Transport: &lostAnswer{base: http.DefaultTransport.(*http.Transport).Clone(), method: "reactions.add"}}))
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() { done <- c.AddReaction(ctx, e.ws.Channels["general"], "1.2", "gopher") }()
+	e.log.WaitFor(t, `"method":"reactions.add"`, 5*time.Second)
+	cancel()
+	if err := <-done; !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.Canceled) || Code(err) != "" {
+		t.Errorf("canceled while waiting to repeat a reaction: %v; want ErrOutcomeUnknown and canceled", err)
+	}
+}
+
+// A download Slack answers 429 without a usable Retry-After waits a second,
+// as every other call does, not the short backoff of a server error.
+func TestDownload429WithoutRetryAfterWaits(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.client(t)
+	f := e.fake.AddFile("main.go", []byte("package main\n"))
+	e.fake.Inject("files.download", slackfake.Fault{Status: http.StatusTooManyRequests})
+	if _, err := c.DownloadFile(ctxT(t, 10*time.Second), f.URLPrivate, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.fake.CallsTo("files.download")
+	if len(calls) != 2 || calls[0].Status != http.StatusTooManyRequests {
+		t.Fatalf("calls:\n%s", e.fake.RenderCalls(calls))
+	}
+	if gap := calls[1].Time.Sub(calls[0].Time); gap < 950*time.Millisecond {
+		t.Errorf("retried %s after a 429 without Retry-After, want about 1s", gap)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -68,13 +69,18 @@ func (c *Client) logWarnings(method string, body []byte) {
 		return // slack-go will say why
 	}
 	var warnings, messages []string
-	if w := v.GetStringBytes("warning"); len(w) > 0 {
-		warnings = append(warnings, string(w))
+	add := func(w string) {
+		if w = strings.TrimSpace(w); w != "" && !slices.Contains(warnings, w) {
+			warnings = append(warnings, w)
+		}
+	}
+	// Slack names each warning twice: in warning (comma-separated when
+	// there are several) and in response_metadata.warnings.
+	for w := range strings.SplitSeq(string(v.GetStringBytes("warning")), ",") {
+		add(w)
 	}
 	for _, w := range v.GetArray("response_metadata", "warnings") {
-		if s := w.GetStringBytes(); len(s) > 0 {
-			warnings = append(warnings, string(s))
-		}
+		add(string(w.GetStringBytes()))
 	}
 	for _, m := range v.GetArray("response_metadata", "messages") {
 		if s := m.GetStringBytes(); len(s) > 0 {

@@ -15,8 +15,8 @@ import (
 	"unicode/utf8"
 )
 
-// maxTextLen is Slack's limit on a message text, in characters (not bytes);
-// longer is msg_too_long.
+// maxTextLen is Slack's limit on a message text, in characters (not bytes):
+// a longer text is posted cut to it, with a message_truncated warning.
 const maxTextLen = 40000
 
 // textTooLong reports whether a message text is over maxTextLen characters.
@@ -24,12 +24,35 @@ func textTooLong(text string) bool {
 	return len(text) > maxTextLen && utf8.RuneCountInString(text) > maxTextLen
 }
 
+// truncateText cuts text to its first maxTextLen characters, as Slack does
+// to a message's text, and reports whether it did.
+func truncateText(text string) (string, bool) {
+	if !textTooLong(text) {
+		return text, false
+	}
+	n := 0
+	for i := range text {
+		if n == maxTextLen {
+			return text[:i], true
+		}
+		n++
+	}
+	return text, false
+}
+
+// warningMessages are the response_metadata.messages that go with Slack's
+// warnings, in our words.
+var warningMessages = map[string]string{
+	"message_truncated": "[WARN] The message was posted cut short: its text may hold at most 40,000 characters.",
+}
+
 // reply is what a method answers: ok with fields, or an error code.
 type reply struct {
-	status int
-	code   string         // Slack error code; "" is ok
-	fields map[string]any // merged into the JSON object
-	result map[string]string
+	status   int
+	code     string         // Slack error code; "" is ok
+	fields   map[string]any // merged into the JSON object
+	result   map[string]string
+	warnings []string // Slack's warnings of a success
 }
 
 func okReply(fields map[string]any) reply { return reply{status: 200, fields: fields} }
@@ -85,7 +108,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	call.Status, call.Error, call.Result = rep.status, rep.code, rep.result
+	call.Status, call.Error, call.Result, call.Warnings = rep.status, rep.code, rep.result, rep.warnings
 	if faulted && f.Status == http.StatusTooManyRequests {
 		call.RetryAfter = f.retryAfter()
 	}
@@ -109,6 +132,21 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	for k, v := range rep.fields {
 		body[k] = v
 	}
+	if len(rep.warnings) > 0 {
+		// Slack says it twice: in warning, comma-separated, and in
+		// response_metadata, with a sentence for each.
+		body["warning"] = strings.Join(rep.warnings, ",")
+		meta, _ := body["response_metadata"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+			body["response_metadata"] = meta
+		}
+		msgs := make([]string, len(rep.warnings))
+		for i, w := range rep.warnings {
+			msgs[i] = warningMessages[w]
+		}
+		meta["warnings"], meta["messages"] = rep.warnings, msgs
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(rep.status)
 	_ = json.NewEncoder(w).Encode(body)
@@ -127,7 +165,8 @@ func faultReply(f Fault) reply {
 }
 
 // readParams flattens the query and the form or JSON body into strings and
-// takes the token out of them (or from an Authorization: Bearer header).
+// takes the token out of them: from a form body, or else from an
+// Authorization: Bearer header.
 func readParams(r *http.Request) (map[string]string, string, error) {
 	params := map[string]string{}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -158,12 +197,11 @@ func readParams(r *http.Request) (map[string]string, string, error) {
 			params[k] = strings.Join(v, ",")
 		}
 	}
-	token := params["token"]
+	// Slack reads the token from a form body or the Authorization header;
+	// not from a JSON body, nor (for apps created since February 2021)
+	// from the query string. A token is never recorded.
+	token := r.PostForm.Get("token")
 	delete(params, "token")
-	if ct == "application/json" {
-		// Slack reads the token of a JSON body only from the header.
-		token = ""
-	}
 	if token == "" {
 		token, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
@@ -287,17 +325,19 @@ func (s *Server) postMessage(p map[string]string) reply {
 		return errReply(code)
 	case !hasContent(p):
 		return errReply("no_text")
-	case textTooLong(p["text"]):
-		return errReply("msg_too_long")
 	}
+	text, cut := truncateText(p["text"])
 	ts := s.newTSLocked()
 	s.addMessageLocked(c.ID, ts)
-	msg := map[string]any{"type": "message", "user": s.bot.ID, "bot_id": s.botID, "text": p["text"], "ts": ts}
+	msg := map[string]any{"type": "message", "user": s.bot.ID, "bot_id": s.botID, "text": text, "ts": ts}
 	if p["thread_ts"] != "" {
 		msg["thread_ts"] = p["thread_ts"]
 	}
 	rep := okReply(map[string]any{"channel": c.ID, "ts": ts, "message": msg})
 	rep.result = map[string]string{"channel": c.ID, "ts": ts}
+	if cut {
+		rep.warnings = []string{"message_truncated"}
+	}
 	return rep
 }
 
@@ -314,12 +354,13 @@ func (s *Server) postEphemeral(p map[string]string) reply {
 		return errReply("user_not_in_channel")
 	case !hasContent(p):
 		return errReply("no_text")
-	case textTooLong(p["text"]):
-		return errReply("msg_too_long")
 	}
 	ts := s.newTSLocked()
 	rep := okReply(map[string]any{"message_ts": ts})
 	rep.result = map[string]string{"channel": c.ID, "ts": ts}
+	if textTooLong(p["text"]) {
+		rep.warnings = []string{"message_truncated"}
+	}
 	return rep
 }
 

@@ -33,7 +33,11 @@
 //     channel with JoinChannel or with the channel's Members.
 //   - chat.postEphemeral to someone who is not a member of the channel is
 //     user_not_in_channel. Join people with JoinChannel.
-//   - A text longer than 40,000 characters (not bytes) is msg_too_long.
+//   - A text longer than 40,000 characters (not bytes) is posted cut to
+//     40,000, with a message_truncated warning in the answer (in warning
+//     and in response_metadata) and in the recorded call's Warnings.
+//     msg_too_long, which Slack has been seen to answer for shorter texts,
+//     comes only from [Server.Inject].
 //   - conversations.open with a bot (the bot itself included) is
 //     cannot_dm_bot, with a deactivated user user_disabled.
 //   - conversations.list applies exclude_archived after cutting the page,
@@ -44,15 +48,13 @@
 //   - A url_private fetched without the right token is redirected to the
 //     workspace's sign-in page, a 200 text/html answer, not the file.
 //   - A JSON body's token is not read: with JSON the token must come in
-//     the Authorization header.
+//     the Authorization header. Nor is a token in the query string, as for
+//     apps created since February 2021: the call is not_authed.
 //
 // Where the fake is stricter or simpler than Slack, on purpose:
 //   - chat.postMessage wants a channel ID (or a user ID, which posts to the
 //     bot's DM with that user, as Slack does), never a channel name, so a bot
 //     that forgot to resolve a name fails in tests instead of in production.
-//   - A message text over 40,000 characters is msg_too_long; Slack documents
-//     truncating it with a message_truncated warning instead, and has been
-//     seen to refuse much shorter ones.
 //   - reactions.add checks that the message exists (message_not_found)
 //     only with [WithKnownMessages], and that the workspace has the emoji
 //     (invalid_name) only with [WithEmoji]; by default any well-formed ts
@@ -91,11 +93,13 @@
 //	users.info @alice
 //	conversations.list cursor=… limit=200 types=public_channel
 //	chat.postMessage #general [error 429 retry after 1s]: text
+//	chat.postMessage #general [warning message_truncated]: text
 //
 // Where is #name for a channel, @name for a DM with that person, or the raw
 // ID when the fake does not know it. A thread is noted as (thread TS). A
 // failed call carries [error CODE] or [error STATUS ...] after where and the
-// notes (so before the colon of a text, after the emoji of a reaction).
+// notes (so before the colon of a text, after the emoji of a reaction), and
+// a call Slack did with a warning [warning CODE] in the same place.
 // In the text, mentions are shown by name: <@U123> as <@alice>, <#C123> and
 // <#C123|x> as <#general>; everything else is verbatim. A text of more than
 // one line is printed below the header, which then ends with ":", each line

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -142,6 +143,18 @@ func TestRecordLimit(t *testing.T) {
 	if diff := cmp.Diff([]int{7, 8, 9}, seqs); diff != "" {
 		t.Errorf("kept calls (-want +got):\n%s", diff)
 	}
+
+	// A limit of 1 keeps the last call, not none: WaitCalls would wait
+	// for ever for a call made.
+	s1 := New(WithRecordLimit(1))
+	t.Cleanup(s1.Close)
+	api = slack.New(s1.Token(), slack.OptionAPIURL(s1.APIURL()))
+	for range 2 {
+		api.AuthTestContext(ctxT(t))
+	}
+	if calls := s1.Calls(); len(calls) != 1 || calls[0].Seq != 2 {
+		t.Errorf("with a limit of 1, kept %+v; want the second call", calls)
+	}
 }
 
 func TestJSONBody(t *testing.T) {
@@ -196,10 +209,6 @@ func TestPostErrors(t *testing.T) {
 			_, _, err := api.PostMessageContext(ctx, ws.Channels["general"], slack.MsgOptionText("", false))
 			return err
 		}, "no_text"},
-		{"too long", func() error {
-			_, _, err := api.PostMessageContext(ctx, ws.Channels["general"], slack.MsgOptionText(strings.Repeat("x", 40001), false))
-			return err
-		}, "msg_too_long"},
 		{"ephemeral to a non-member", func() error {
 			_, err := api.PostEphemeralContext(ctx, ws.Channels["general"], dave.ID, slack.MsgOptionText("x", false))
 			return err
@@ -626,16 +635,52 @@ func TestNotInChannel(t *testing.T) {
 	}
 }
 
+// A text over 40,000 characters (not bytes) is posted cut to 40,000, with a
+// message_truncated warning, as Slack documents; chat.postEphemeral too.
 func TestTextLimitInCharacters(t *testing.T) {
-	_, ws, api := newSeeded(t)
-	ctx := ctxT(t)
-	general := ws.Channels["general"]
+	s, ws, _ := newSeeded(t)
+	general, alice := ws.Channels["general"], ws.People["alice"]
+	tok := func(v url.Values) url.Values { v.Set("token", s.Token()); return v }
 	// 40,000 characters of two bytes each: 80,000 bytes, within the limit.
-	if _, _, err := api.PostMessageContext(ctx, general, slack.MsgOptionText(strings.Repeat("é", 40000), false)); err != nil {
-		t.Errorf("40,000 characters: %v", err)
+	_, _, m := rawCall(t, s, "chat.postMessage", tok(url.Values{"channel": {general}, "text": {strings.Repeat("é", 40000)}}))
+	if m["ok"] != true || m["warning"] != nil || m["response_metadata"] != nil {
+		t.Errorf("40,000 characters: %v, want ok without a warning", m["warning"])
 	}
-	if _, _, err := api.PostMessageContext(ctx, general, slack.MsgOptionText(strings.Repeat("é", 40001), false)); err == nil || err.Error() != "msg_too_long" {
-		t.Errorf("40,001 characters: %v, want msg_too_long", err)
+	if c := s.Calls()[0]; c.Warnings != nil {
+		t.Errorf("40,000 characters: recorded warnings %q", c.Warnings)
+	}
+
+	long := strings.Repeat("é", 40000) + "the end"
+	for _, tt := range []struct {
+		method string
+		v      url.Values
+		text   func(m map[string]any) any
+	}{
+		{"chat.postMessage", url.Values{"channel": {general}, "text": {long}},
+			func(m map[string]any) any { msg, _ := m["message"].(map[string]any); return msg["text"] }},
+		{"chat.postEphemeral", url.Values{"channel": {general}, "user": {alice}, "text": {long}}, nil},
+	} {
+		s.Reset()
+		_, _, m := rawCall(t, s, tt.method, tok(tt.v))
+		if m["ok"] != true || m["warning"] != "message_truncated" {
+			t.Errorf("%s, 40,007 characters: ok %v, warning %v; want posted with message_truncated", tt.method, m["ok"], m["warning"])
+		}
+		meta, _ := m["response_metadata"].(map[string]any)
+		if w, _ := meta["warnings"].([]any); len(w) != 1 || w[0] != "message_truncated" {
+			t.Errorf("%s: response_metadata %v, want the warning in it", tt.method, meta)
+		}
+		if tt.text != nil {
+			if got := tt.text(m); got != strings.Repeat("é", 40000) {
+				t.Errorf("%s: the posted text is not the first 40,000 characters", tt.method)
+			}
+		}
+		calls := s.Calls()
+		if len(calls) != 1 || !calls[0].OK() || !slices.Equal(calls[0].Warnings, []string{"message_truncated"}) {
+			t.Fatalf("%s: recorded %+v, want a success with the warning", tt.method, calls)
+		}
+		if r := s.Render(calls[0]); !strings.Contains(r, "[warning message_truncated]") {
+			t.Errorf("%s: rendered %.80q..., want the warning noted", tt.method, r)
+		}
 	}
 }
 

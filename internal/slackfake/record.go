@@ -20,6 +20,7 @@ type Call struct {
 	Error      string            // Slack error code when ok was false, else ""
 	RetryAfter time.Duration     // with a 429
 	Result     map[string]string // selected fields of a success, e.g. "ts" and "channel" of a post
+	Warnings   []string          // Slack's warnings of a success, e.g. "message_truncated"
 }
 
 // OK reports whether the call succeeded: 200 and ok true.
@@ -29,6 +30,7 @@ func (c Call) clone() Call {
 	out := c
 	out.Params = cloneMap(c.Params)
 	out.Result = cloneMap(c.Result)
+	out.Warnings = slices.Clone(c.Warnings)
 	return out
 }
 
@@ -83,7 +85,8 @@ func (r *recorder) add(c Call) {
 	r.calls = append(r.calls, c)
 	if r.limit > 0 && len(r.calls) > r.limit {
 		// Copy rather than reslice, so the dropped calls can be collected.
-		r.calls = append([]Call(nil), r.calls[len(r.calls)-r.limit/2:]...)
+		// Keep at least the call just made, whatever the limit.
+		r.calls = append([]Call(nil), r.calls[len(r.calls)-max(r.limit/2, 1):]...)
 	}
 	close(r.changed)
 	r.changed = make(chan struct{})

@@ -69,6 +69,9 @@ func (s *Server) Render(c Call) string {
 	case c.Error != "":
 		head.WriteString(" [error " + c.Error + "]")
 	}
+	for _, w := range c.Warnings {
+		head.WriteString(" [warning " + w + "]")
+	}
 	if !hasText {
 		return head.String()
 	}

@@ -1,6 +1,8 @@
 package slackfake
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -114,5 +116,40 @@ func TestRevokeToken(t *testing.T) {
 	resp.Body.Close()
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || strings.Contains(string(body), "package main") {
 		t.Errorf("download after revocation: %s %q, want the sign-in page", resp.Header.Get("Content-Type"), body)
+	}
+}
+
+// A token in the query string is not read, as Slack does for apps created
+// since February 2021, gopherbot's among them: the call is not_authed. A
+// token there would end up in proxies' logs and in the text of Go's
+// *url.Error, which a client logs. In the body or the header it is taken.
+func TestTokenInQueryNotRead(t *testing.T) {
+	s, ws, _ := newSeeded(t)
+	alice := ws.People["alice"]
+	q := "?token=" + url.QueryEscape(s.Token())
+	for _, req := range []func() (*http.Response, error){
+		func() (*http.Response, error) { return http.Get(s.APIURL() + "users.info" + q + "&user=" + alice) },
+		func() (*http.Response, error) {
+			return http.PostForm(s.APIURL()+"users.info"+q, url.Values{"user": {alice}})
+		},
+	} {
+		resp, err := req()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if m["error"] != "not_authed" {
+			t.Errorf("%s with the token in the query: %v, want not_authed", resp.Request.Method, m)
+		}
+	}
+	if _, _, m := rawCall(t, s, "users.info", url.Values{"token": {s.Token()}, "user": {alice}}); m["ok"] != true {
+		t.Errorf("the token in the body: %v", m)
+	}
+	for _, c := range s.Calls() {
+		if strings.Contains(fmt.Sprint(c.Params), s.Token()) {
+			t.Errorf("the token was recorded: %v", c.Params)
+		}
 	}
 }
