@@ -416,25 +416,33 @@ func TestTokenRejected(t *testing.T) {
 	}
 }
 
-// TestUnknownEmojiSkipped: a reaction with an emoji the workspace does not
-// have (invalid_name) is skipped with a warning; the event's other effects
+// TestUnaddableReactionSkipped: a reaction with an emoji the workspace does
+// not have (invalid_name), or on a message deleted before it came
+// (message_not_found), is skipped with a log line; the event's other effects
 // are made and nothing goes to the dead letters.
-func TestUnknownEmojiSkipped(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	e.slack.Inject("reactions.add", slackfake.Fault{Error: "invalid_name", Times: 100})
-	e.start()
-	e.publish(e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"}))
-	e.waitIdle()
-	if diff := cmp.Diff([]string{"chat.postMessage #general"}, heads(e.seen())); diff != "" {
-		t.Errorf("visible calls (-want +got):\n%s", diff)
-	}
-	if n := len(e.slack.CallsTo("reactions.add")); n != 1 {
-		t.Errorf("%d reactions.add calls, want 1: not retried", n)
-	}
-	if dead, err := e.q.DeadLetters(context.Background(), 0); err != nil || len(dead) != 0 {
-		t.Errorf("dead letters = %+v, %v; want none", dead, err)
-	}
-	if !strings.Contains(e.logs.String(), "no such emoji") {
-		t.Errorf("the missing emoji was not logged")
+func TestUnaddableReactionSkipped(t *testing.T) {
+	for _, tc := range []struct{ code, logged string }{
+		{"invalid_name", "no such emoji"},
+		{"message_not_found", "the message is gone"},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			e := newEnv(t, envOptions{})
+			e.slack.Inject("reactions.add", slackfake.Fault{Error: tc.code, Times: 100})
+			e.start()
+			e.publish(e.mention(said{user: "carol", channel: "general", text: "<@U0GOPHBOT> thanks! ┻━┻"}))
+			e.waitIdle()
+			if diff := cmp.Diff([]string{"chat.postMessage #general"}, heads(e.seen())); diff != "" {
+				t.Errorf("visible calls (-want +got):\n%s", diff)
+			}
+			if n := len(e.slack.CallsTo("reactions.add")); n != 1 {
+				t.Errorf("%d reactions.add calls, want 1: not retried", n)
+			}
+			if dead, err := e.q.DeadLetters(context.Background(), 0); err != nil || len(dead) != 0 {
+				t.Errorf("dead letters = %+v, %v; want none", dead, err)
+			}
+			if !strings.Contains(e.logs.String(), tc.logged) {
+				t.Errorf("the skipped reaction was not logged as %q", tc.logged)
+			}
+		})
 	}
 }

@@ -120,12 +120,18 @@ func (r *responder) React(ctx context.Context, emoji string) error {
 	}
 	return r.effect(ctx, r.shadow, "reaction :"+emoji+": on "+r.m.Channel+" "+r.m.TS, "", func(ctx context.Context) error {
 		err := r.slack.AddReaction(ctx, r.m.Channel, r.m.TS, emoji)
-		if slackapi.Code(err) == "invalid_name" {
+		switch slackapi.Code(err) {
+		case "invalid_name":
 			// A custom emoji this workspace does not have: every retry
 			// would meet the same answer, and the event's other effects
 			// are fine. Skipped, and said loudly enough to be fixed.
 			r.log.Warn().Str("emoji", emoji).
 				Msg("the workspace has no such emoji; reaction skipped (add the emoji, or drop it from the reactions)")
+			return nil
+		case "message_not_found":
+			// Deleted before the reaction came: nothing to react to, and
+			// nothing for an operator to do.
+			r.log.Info().Str("emoji", emoji).Msg("reaction skipped: the message is gone (deleted before we reacted)")
 			return nil
 		}
 		// A reaction added twice is added once (already_reacted is a
