@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -48,7 +49,7 @@ type Store struct {
 
 	mu      sync.Mutex
 	held    map[string]held   // user -> the claim this Store won
-	unknown map[string][]held // user -> claims whose outcome is not known
+	unknown map[string][]held // user -> claims whose outcome is not known, or whose release failed
 }
 
 type held struct {
@@ -152,7 +153,9 @@ func (s *Store) Claim(ctx context.Context, user string) (bool, error) {
 
 // Release forgets a claim of this Store whose welcome could not be sent, so
 // that a retry may send it. A claim that is no longer ours (someone else
-// claimed the user after ours was given back) is left alone.
+// claimed the user after ours was given back) is left alone. When Release
+// fails, the next Claim of the user by this Store still wins the claim back
+// if it is the one in the record.
 func (s *Store) Release(ctx context.Context, user string) error {
 	s.mu.Lock()
 	h, ok := s.held[user]
@@ -161,6 +164,14 @@ func (s *Store) Release(ctx context.Context, user string) error {
 		return fmt.Errorf("welcomed: release %s: %w", user, ErrNotHeld)
 	}
 	if err := release.Run(ctx, s.rdb, []string{Key}, user, h.record).Err(); err != nil {
+		// The record may still be there, and with it everyone would read
+		// the member as welcomed. It goes along with the next Claim, like
+		// a claim whose answer was lost: the welcome was never sent, so
+		// the retry may win it back.
+		s.mu.Lock()
+		rest := slices.DeleteFunc(s.unknown[user], func(u held) bool { return u.record == h.record })
+		s.unknown[user] = append([]held{{record: h.record, at: time.Now()}}, rest...)
+		s.mu.Unlock()
 		return fmt.Errorf("welcomed: release %s: %w", user, err)
 	}
 	s.mu.Lock()

@@ -204,3 +204,76 @@ func TestFailedClaimsDoNotPileUp(t *testing.T) {
 		t.Errorf("5 failed claims left %d records to send with the next one; want 1", n)
 	}
 }
+
+// A release that failed (Redis did not answer in time) leaves this Store's
+// claim in the record, though its welcome was never sent. The retry of the
+// welcome (the queue's retry of the event, the next sweep) must win that
+// claim back, or the member is never welcomed: everyone else reads the
+// record as "already welcomed".
+func TestClaimAfterFailedRelease(t *testing.T) {
+	srv := redistest.Start(t)
+	s := New(srv.Client())
+	ctx := context.Background()
+	if ok, err := s.Claim(ctx, "U1"); err != nil || !ok {
+		t.Fatalf("Claim = %v, %v", ok, err)
+	}
+	timedOut, cancel := context.WithCancel(ctx)
+	cancel()
+	for range 2 { // the caller may try the release again
+		if err := s.Release(timedOut, "U1"); err == nil {
+			t.Fatal("Release with its context done succeeded")
+		}
+	}
+	s.mu.Lock()
+	n := len(s.unknown["U1"])
+	s.mu.Unlock()
+	if n != 1 {
+		t.Errorf("two failed releases of one claim left %d records to send with the next claim; want 1", n)
+	}
+	if ok, _ := s.Has(ctx, "U1"); !ok {
+		t.Fatal("the failed release removed the claim; the test proves nothing")
+	}
+	if ok, err := New(srv.Client()).Claim(ctx, "U1"); err != nil || ok {
+		t.Errorf("another Store's Claim(U1) = %v, %v; want false: the claim is still ours", ok, err)
+	}
+	if ok, err := s.Claim(ctx, "U1"); err != nil || !ok {
+		t.Fatalf("the retry after a failed release = %v, %v; want true: the welcome was never sent", ok, err)
+	}
+	if err := s.Release(ctx, "U1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.Has(ctx, "U1"); ok {
+		t.Error("Has(U1) = true after Release")
+	}
+}
+
+// A failed release whose command did reach Redis gave the claim back, and
+// someone else may have claimed the member since: the retry must not take
+// their claim for ours.
+func TestClaimAfterReleaseReplyLost(t *testing.T) {
+	srv := redistest.Start(t)
+	p := srv.NewCutProxy(t)
+	noRetry := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { noRetry.Close() })
+	s := New(noRetry)
+	ctx := context.Background()
+	if err := release.Load(ctx, srv.Client()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Claim(ctx, "U1"); err != nil || !ok {
+		t.Fatalf("Claim = %v, %v", ok, err)
+	}
+	p.Arm("evalsha", release.Hash(), "U1")
+	if err := s.Release(ctx, "U1"); err == nil {
+		t.Fatal("Release with its reply cut and no retry succeeded")
+	}
+	if ok, _ := srv.Client().HExists(ctx, Key, "U1").Result(); ok {
+		t.Fatal("the cut release did not reach Redis; the test proves nothing")
+	}
+	if ok, err := New(srv.Client()).Claim(ctx, "U1"); err != nil || !ok {
+		t.Fatalf("another Store's Claim(U1) = %v, %v; want true", ok, err)
+	}
+	if ok, err := s.Claim(ctx, "U1"); err != nil || ok {
+		t.Errorf("the retry after a released claim was taken = %v, %v; want false", ok, err)
+	}
+}
