@@ -28,6 +28,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 )
 
 // Workspace is the simulated Slack workspace the console acts in.
@@ -83,7 +84,7 @@ type Console struct {
 	lastTS  map[string]string // conversation ID -> ts of the last message said there
 	thread  string            // ts of the thread being talked in; "" outside threads
 
-	outMu     sync.Mutex // held while Interject and the prompt write to Out
+	outMu     sync.Mutex // held while anything writes to Out (Interject is called from other goroutines)
 	prompting string     // the prompt the console waits at; "" when it does not
 }
 
@@ -168,23 +169,36 @@ func (c *Console) Run(ctx context.Context, r io.Reader, echo bool, prompt bool) 
 			continue
 		}
 		if echo {
-			fmt.Fprintf(c.Out, "%s%s\n", c.Prompt(), line)
+			c.printf("%s%s\n", c.Prompt(), line)
 		}
 		var err error
 		if line == `"""` {
 			var text string
 			text, err = c.block(ctx, src, echo)
-			if err == nil {
+			switch {
+			case err != nil:
+			case strings.TrimSpace(text) == "":
+				err = errors.New(`nothing between the """ lines: Slack sends no empty messages`)
+			default:
 				err = c.say(ctx, text, nil)
 			}
 		} else {
 			err = c.Line(ctx, line)
 		}
+		if ctx.Err() != nil {
+			// Stopped mid-line: what the line says of it is only that
+			// it was cut off, in words that may read as a failure. At
+			// the prompt, end the line the terminal's "^C" went on.
+			if prompt {
+				c.printf("\n")
+			}
+			return ctx.Err()
+		}
 		if err != nil {
 			if errors.Is(err, errQuit) {
 				return nil
 			}
-			fmt.Fprintf(c.Out, "! %v\n", err)
+			c.printf("! %v\n", err)
 			if failed++; first == nil {
 				first = fmt.Errorf("line %d: %w", n, err)
 			}
@@ -228,8 +242,14 @@ func readLines(r io.Reader, done <-chan struct{}) *lineSource {
 		read := 0
 		for sc.Scan() {
 			read++
+			text := sc.Text()
+			if read == 1 {
+				// An editor's byte order mark would make the first
+				// line neither a command nor a comment.
+				text = strings.TrimPrefix(text, "\ufeff")
+			}
 			select {
-			case l.ch <- sc.Text():
+			case l.ch <- text:
 			case <-done:
 				return
 			}
@@ -276,7 +296,7 @@ func (c *Console) block(ctx context.Context, src *lineSource, echo bool) (string
 			break
 		}
 		if echo {
-			fmt.Fprintf(c.Out, "  %s\n", line)
+			c.printf("  %s\n", line)
 		}
 		if strings.TrimSpace(line) == `"""` {
 			return strings.Join(lines, "\n"), nil
@@ -292,17 +312,22 @@ func (c *Console) Line(ctx context.Context, line string) error {
 	if !strings.HasPrefix(line, "/") {
 		return c.say(ctx, line, nil)
 	}
-	cmd, arg, _ := strings.Cut(line, " ")
-	arg = strings.TrimSpace(arg)
+	cmd, arg := line, ""
+	if i := strings.IndexFunc(line, unicode.IsSpace); i >= 0 {
+		cmd, arg = line[:i], strings.TrimSpace(line[i:])
+	}
 	switch cmd {
 	case "/help":
-		fmt.Fprintln(c.Out, Help)
+		// One write, so that no call of the bot lands inside it.
+		var b strings.Builder
+		fmt.Fprintln(&b, Help)
 		if len(c.Commands) > 0 {
-			fmt.Fprintln(c.Out, "More commands:")
+			fmt.Fprintln(&b, "More commands:")
 			for _, name := range slices.Sorted(maps.Keys(c.Commands)) {
-				fmt.Fprintf(c.Out, "  %-15s %s\n", c.Commands[name].Usage, c.Commands[name].Help)
+				fmt.Fprintf(&b, "  %-15s %s\n", c.Commands[name].Usage, c.Commands[name].Help)
 			}
 		}
+		c.printf("%s", b.String())
 	case "/quit", "/exit":
 		return errQuit
 	case "/as":
@@ -310,12 +335,17 @@ func (c *Console) Line(ctx context.Context, line string) error {
 		if !validName(name) {
 			return fmt.Errorf("/as wants a name of letters, digits, '-', '_' or '.', got %q", arg)
 		}
+		if c.isBot(name) {
+			// The bot ignores its own messages: all said as it would go
+			// unanswered, with no word of why.
+			return fmt.Errorf("/as %s: that is the bot, which does not answer itself; be a person", arg)
+		}
 		c.user = strings.ToLower(name)
 		if c.channel == "" {
 			c.thread = "" // another person's DM is another conversation
 		}
 		if _, created := c.Workspace.User(c.user); created {
-			fmt.Fprintf(c.Out, "(@%s is new to the workspace; /join sends Slack's team_join)\n", c.user)
+			c.printf("(@%s is new to the workspace; /join sends Slack's team_join)\n", c.user)
 		}
 	case "/in":
 		name := strings.ToLower(strings.TrimPrefix(arg, "#")) // Slack's channel names are lower case
@@ -323,12 +353,18 @@ func (c *Console) Line(ctx context.Context, line string) error {
 			return fmt.Errorf("/in wants a channel such as #general, got %q", arg)
 		}
 		if _, created := c.Workspace.Channel(name); created {
-			fmt.Fprintf(c.Out, "(created #%s)\n", name)
+			c.printf("(created #%s)\n", name)
 		}
 		c.channel, c.thread = name, ""
 	case "/dm":
+		if arg != "" {
+			return noArg(cmd, "the DM")
+		}
 		c.channel, c.thread = "", ""
 	case "/thread":
+		if arg != "" {
+			return noArg(cmd, "the thread")
+		}
 		if c.thread != "" {
 			c.thread = ""
 			return nil
@@ -357,6 +393,21 @@ func (c *Console) Line(ctx context.Context, line string) error {
 		return fmt.Errorf("unknown command %s; /help lists them", cmd)
 	}
 	return nil
+}
+
+// noArg is the error of a command that takes no argument but got one, which
+// its author likely meant to say there.
+func noArg(cmd, where string) error {
+	return fmt.Errorf("%s takes nothing after it; to say something in %s, say it on the next line", cmd, where)
+}
+
+// isBot reports whether the person called name is the bot.
+func (c *Console) isBot(name string) bool {
+	if strings.EqualFold(name, "gopherbot") {
+		return true
+	}
+	id, ok := c.Workspace.UserID(strings.ToLower(name))
+	return ok && id == c.Workspace.BotUserID()
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$`)
@@ -464,7 +515,7 @@ func (c *Console) channelJoin(ctx context.Context, name string) error {
 	c.channel, c.thread = name, ""
 	if c.Workspace.Member(uid, chID) {
 		// Slack sends nothing for someone who is already there.
-		fmt.Fprintf(c.Out, "(@%s is already in #%s)\n", c.user, name)
+		c.printf("(@%s is already in #%s)\n", c.user, name)
 		return nil
 	}
 	c.Workspace.JoinChannel(uid, chID)
@@ -539,6 +590,16 @@ func Sign(secret, timestamp string, body []byte) string {
 	m.Write([]byte("v0:" + timestamp + ":"))
 	m.Write(body)
 	return "v0=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// printf prints what the console says, in one write under outMu, so that
+// the bot's calls printed by Interject from another goroutine never land
+// inside it.
+func (c *Console) printf(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	io.WriteString(c.Out, s)
 }
 
 // Interject prints s, output that did not come from a line (the bot's

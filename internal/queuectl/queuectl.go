@@ -35,7 +35,8 @@ Commands:
   discard ID... | -all    delete dead letters for good
 
 Flags go before the IDs. -all means every dead letter there is when the
-command starts.
+command starts. A dead letter is not requeued to a stream at its
+QUEUE_MAX_LEN cap, where it would push out an event not yet handled.
 
 Settings come from the environment (REDIS_URL). A requeued event is handled
 as new, except that an effect already made for it (a reply, a reaction, an
@@ -104,7 +105,7 @@ func Command(ctx context.Context, args []string, q *workqueue.Queue, stdout, std
 func parse(args []string, stdout, stderr io.Writer) (func(context.Context, *workqueue.Queue) error, error) {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return nil, ErrUsage
+		return nil, fmt.Errorf("%w: no command given", ErrUsage)
 	}
 	name, args := args[0], args[1:]
 	fs := flag.NewFlagSet("queuectl "+name, flag.ContinueOnError)
@@ -312,6 +313,21 @@ func requeue(ctx context.Context, q *workqueue.Queue, ids []string, all bool, st
 				id, kind, strings.Join(slackevent.All, ", "))
 			continue
 		}
+		if kind != "" {
+			why, err := noRoom(ctx, q, kind)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return interrupted("requeued", done, failed, len(ids), "", ctx.Err())
+			case err != nil:
+				failed++
+				fmt.Fprintf(stderr, "queuectl: requeue %s: %v\n", id, err)
+				continue
+			case why != "":
+				failed++
+				fmt.Fprintf(stderr, "queuectl: requeue %s: %s\n", id, why)
+				continue
+			}
+		}
 		d, entry, err := q.Requeue(ctx, id)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -328,6 +344,26 @@ func requeue(ctx context.Context, q *workqueue.Queue, ids []string, all bool, st
 		return fmt.Errorf("%d of %d dead letters not requeued", failed, len(ids))
 	}
 	return nil
+}
+
+// noRoom says why requeueing an event of kind would cost another event, or
+// "" when its stream has room. A stream at its MaxLen cap (QUEUE_MAX_LEN:
+// the consumers are down or behind) is trimmed by every entry added, so a
+// requeued event would push out the oldest one waiting, which was never
+// handled, and the command would report success. The gateway may still
+// fill the stream between this look and the requeue; the cap is a memory
+// guard, and the operator's command must not be what spends it.
+func noRoom(ctx context.Context, q *workqueue.Queue, kind string) (string, error) {
+	s, err := q.Stats(ctx, []string{kind})
+	if err != nil {
+		return "", err
+	}
+	n, limit := s.Streams[kind].Length, q.Options().MaxLen
+	if n < limit {
+		return "", nil
+	}
+	return fmt.Sprintf("the %s stream is at its QUEUE_MAX_LEN cap (%d, with %d waiting): adding to it would push out "+
+		"the oldest event waiting there, never handled; requeue once the consumers have caught up (see stats)", kind, limit, n), nil
 }
 
 // interrupted is the error of a requeue or discard stopped by ctx. unsure is
