@@ -154,7 +154,7 @@ func (r *Runner) welcomeMember(ctx context.Context, user string, text func(conte
 		rctx, rcancel := releaseContext(ctx)
 		defer rcancel()
 		if rerr := r.welcome.Release(rctx, user); rerr != nil {
-			log.Error().Err(rerr).Msg("cannot release the welcome claim; this member will get no welcome")
+			log.Error().Err(rerr).Msg("cannot release the welcome claim; only a later try by this process can still welcome this member")
 		}
 		if errors.Is(err, errPermanent) && !errors.Is(err, slackapi.ErrTokenRejected) {
 			// Retrying cannot help (a deactivated account, a DM refused).
