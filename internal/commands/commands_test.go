@@ -308,7 +308,7 @@ func TestAnswerTexts(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []string{newbieResources, tableBack, pasteNote, uploadNote, WelcomeDM("U1", []string{"general"}, map[string]string{"general": "C1"})} {
+	for _, s := range []string{newbieResources, tableBack, pasteNote, uploadNote, secretNote, WelcomeDM("U1", []string{"general"}, map[string]string{"general": "C1"})} {
 		if strings.TrimSpace(s) == "" {
 			t.Error("an empty fixed text")
 		}

@@ -164,7 +164,8 @@ func (b *bot) xkcd(ctx context.Context, m *handler.Message, r handler.Responder)
 }
 
 func (b *bot) doc(ctx context.Context, m *handler.Message, r handler.Responder) error {
-	arg := argument(m.Arg)
+	// A pkg.go.dev address is its import path already.
+	arg := strings.TrimPrefix(trimScheme(argument(m.Arg)), "pkg.go.dev/")
 	path, anchor, ok := importPath(arg)
 	if !ok {
 		b.Log.Info().Str("arg", m.Arg).Msg("commands: d/: not an import path")
@@ -175,10 +176,10 @@ func (b *bot) doc(ctx context.Context, m *handler.Message, r handler.Responder) 
 }
 
 func (b *bot) githubDoc(ctx context.Context, m *handler.Message, r handler.Responder) error {
-	arg := argument(m.Arg)
-	arg = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(arg, "https://"), "http://"), "github.com/")
+	arg := strings.TrimPrefix(trimScheme(argument(m.Arg)), "github.com/")
 	path, anchor, ok := importPath(arg)
 	if ok {
+		path = githubPackage(path)
 		ok = githubRepo(path)
 	}
 	if !ok {
@@ -187,6 +188,36 @@ func (b *bot) githubDoc(ctx context.Context, m *handler.Message, r handler.Respo
 			"optionally with a package path inside it (`ghd/owner/repo/sub/pkg`) or a `#Name`.", handler.MentionAsked())
 	}
 	return r.Reply(ctx, docLink("github.com/"+path, anchor), handler.MentionAsked())
+}
+
+// trimScheme removes the https:// or http:// of an address.
+func trimScheme(s string) string {
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := cutPrefixFold(s, scheme); ok {
+			return rest
+		}
+	}
+	return s
+}
+
+// githubPackage turns the path of a GitHub page (owner/repo.git,
+// owner/repo/tree/main/sub, owner/repo/blob/main/sub/file.go), as copied
+// from a browser, into the path of the package it shows (owner/repo,
+// owner/repo/sub). The branch is dropped: pkg.go.dev shows the latest
+// version.
+func githubPackage(path string) string {
+	parts := strings.Split(path, "/")
+	if len(parts) >= 2 {
+		parts[1] = strings.TrimSuffix(parts[1], ".git")
+	}
+	if len(parts) >= 4 && (parts[2] == "tree" || parts[2] == "blob") {
+		blob := parts[2] == "blob"
+		parts = append(parts[:2:2], parts[4:]...)
+		if blob && len(parts) > 2 && strings.HasSuffix(parts[len(parts)-1], ".go") {
+			parts = parts[:len(parts)-1]
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 func docLink(path, anchor string) string {
@@ -204,8 +235,24 @@ const maxPathLen = 250
 // whether both are well formed: path elements made of letters, digits and
 // "-._~+", none empty, none "." or "..", none starting or ending with a dot;
 // an anchor of letters, digits and "-._". No spaces anywhere, so a sentence
-// after the path is refused rather than linked.
+// after the path is refused rather than linked. A symbol written as in
+// code, "net/http.Client", is the anchor too (a dot and a capital in the
+// last element; "yaml.v3" is a package).
 func importPath(s string) (path, anchor string, ok bool) {
+	path, anchor, ok = splitImportPath(s)
+	if !ok || anchor != "" {
+		return path, anchor, ok
+	}
+	last := path[strings.LastIndexByte(path, '/')+1:]
+	if i := strings.IndexByte(last, '.'); i > 0 && last[i+1] >= 'A' && last[i+1] <= 'Z' && validAnchor(last[i+1:]) {
+		start := len(path) - len(last)
+		return path[:start+i], last[i+1:], true
+	}
+	return path, anchor, true
+}
+
+// splitImportPath is importPath without the symbol written as in code.
+func splitImportPath(s string) (path, anchor string, ok bool) {
 	path, anchor, hasAnchor := strings.Cut(s, "#")
 	path = strings.TrimSuffix(path, "/")
 	if path == "" || len(path) > maxPathLen || hasAnchor && !validAnchor(anchor) {

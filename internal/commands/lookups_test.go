@@ -123,6 +123,20 @@ func TestDocLinks(t *testing.T) {
 		"ghd/google/go-cmp/cmp/cmpopts#IgnoreFields": "https://pkg.go.dev/github.com/google/go-cmp/cmp/cmpopts#IgnoreFields",
 		// The end of a sentence is not part of the path.
 		"d/x/y.": "https://pkg.go.dev/x/y",
+		// A symbol written as in code goes to its anchor: pkg.go.dev has
+		// no page at net/http.Client.
+		"d/net/http.Client":       "https://pkg.go.dev/net/http#Client",
+		"d/fmt.Println":           "https://pkg.go.dev/fmt#Println",
+		"d/net/http.Client.Do":    "https://pkg.go.dev/net/http#Client.Do",
+		"ghd/spf13/cobra.Command": "https://pkg.go.dev/github.com/spf13/cobra#Command",
+		// Addresses copied from a browser, as Slack sends them.
+		"d/<https://pkg.go.dev/net/http|pkg.go.dev/net/http>":                   "https://pkg.go.dev/net/http",
+		"d/<https://pkg.go.dev/net/http#Client>":                                "https://pkg.go.dev/net/http#Client",
+		"d/<https://github.com/spf13/cobra>":                                    "https://pkg.go.dev/github.com/spf13/cobra",
+		"ghd/<https://github.com/spf13/cobra.git>":                              "https://pkg.go.dev/github.com/spf13/cobra",
+		"ghd/<https://github.com/spf13/cobra/tree/main/doc>":                    "https://pkg.go.dev/github.com/spf13/cobra/doc",
+		"ghd/<https://github.com/rs/zerolog/blob/master/log/log.go>":            "https://pkg.go.dev/github.com/rs/zerolog/log",
+		"ghd/<https://github.com/rs/zerolog/tree/master|github.com/rs/zerolog>": "https://pkg.go.dev/github.com/rs/zerolog",
 	} {
 		got := e.mustServe(t, mention(text+" <@UBOB>"))
 		if diff := cmp.Diff([]call{reply(want, "UBOB")}, got); diff != "" {

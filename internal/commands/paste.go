@@ -92,7 +92,15 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 	}
 
 	var links []string
+	withheld := false
 	for _, code := range codes {
+		if kind := secretIn(string(code)); kind != "" {
+			// Public and permanent on the Playground: left where it is.
+			// The log names the kind of secret, never the secret.
+			log.Warn().Str("kind", kind).Int("bytes", len(code)).Msg("commands: playground: the code seems to hold a secret; not shared")
+			withheld = true
+			continue
+		}
 		link, err := b.Playground.Share(ctx, code)
 		switch {
 		case err == nil:
@@ -111,22 +119,23 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 			return err
 		}
 	}
-	if len(links) == 0 {
+	if len(links) > 0 {
+		text := "I put that code on the Go Playground, where it is easier to read and run: " + links[0]
+		if len(links) > 1 {
+			text = "I put that code on the Go Playground, where it is easier to read and run:\n• " + strings.Join(links, "\n• ")
+		}
+		if err := r.Reply(ctx, text, handler.InThread()); err != nil {
+			return err
+		}
+	}
+	switch {
+	case withheld:
+		// Also in a DM: the poster may be waiting for a link.
+		return r.Ephemeral(ctx, secretNote)
+	case len(links) == 0, m.DM():
+		// Nothing shared; or a DM, and the etiquette is about channels.
 		return nil
-	}
-
-	text := "I put that code on the Go Playground, where it is easier to read and run: " + links[0]
-	if len(links) > 1 {
-		text = "I put that code on the Go Playground, where it is easier to read and run:\n• " + strings.Join(links, "\n• ")
-	}
-	if err := r.Reply(ctx, text, handler.InThread()); err != nil {
-		return err
-	}
-	if m.DM() {
-		// The etiquette is about channels.
-		return nil
-	}
-	if !pasted {
+	case !pasted:
 		return r.Ephemeral(ctx, uploadNote)
 	}
 	return r.Ephemeral(ctx, pasteNote)
@@ -176,12 +185,15 @@ func goFiles(m *handler.Message) []handler.File {
 // pastedCode returns the code of text and whether it is long enough to
 // share. When text has ``` code blocks, the code is the blocks (joined)
 // and only their lines count; the words around them are conversation.
-// Without blocks, the whole text counts. Either way it must look like Go
-// (looksLikeCode), so that prose, logs, compiler output, JSON, go.mod files
-// and code in other languages are never sent to the Playground.
+// Without blocks, the code is the text without the lines of conversation
+// before and after it (trimConversation). Either way it must look like Go
+// (looksLikeCode), so that prose, logs, compiler output, JSON, go.mod
+// files, diffs and code in other languages are never sent to the
+// Playground.
 func pastedCode(text string) (string, bool) {
 	if !strings.Contains(text, "```") {
-		return text, looksLikeCode(text) && countLines(text) >= MinPasteLines
+		code := trimConversation(text)
+		return code, countLines(code) >= MinPasteLines && looksLikeCode(code)
 	}
 	parts := strings.Split(text, "```")
 	var blocks []string
@@ -204,6 +216,26 @@ func pastedCode(text string) (string, bool) {
 	return code + "\n", countLines(code) >= MinPasteLines && looksLikeCode(code)
 }
 
+// trimConversation drops the lines before the first line of code and after
+// the last one ("@ann why does this fail?", "thanks!"): they would not
+// compile on the Playground, would count towards MinPasteLines, and a
+// mention in them would name someone on a public page. The lines between
+// stay, since a line of Go need not look like one (x = 1).
+func trimConversation(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	isCode := func(line string) bool {
+		line = strings.TrimRight(inlineCode.ReplaceAllString(line, ""), " \t\r\n")
+		return strings.TrimSpace(line) != "" && codeLine(line)
+	}
+	for len(lines) > 0 && !isCode(lines[0]) {
+		lines = lines[1:]
+	}
+	for len(lines) > 0 && !isCode(lines[len(lines)-1]) {
+		lines = lines[:len(lines)-1]
+	}
+	return strings.TrimRight(strings.Join(lines, ""), "\r\n")
+}
+
 // countLines counts the lines of s that are not blank.
 func countLines(s string) int {
 	n := 0
@@ -223,6 +255,10 @@ func countLines(s string) int {
 // (see goOnly and notGo).
 func looksLikeCode(s string) bool {
 	if t := strings.TrimSpace(s); (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && json.Valid([]byte(t)) {
+		return false
+	}
+	if diffHunk.MatchString(s) {
+		// A patch, however much Go it holds, is not a program to run.
 		return false
 	}
 	code, all, goLines, foreign := 0, 0, 0, 0
@@ -248,13 +284,16 @@ func looksLikeCode(s string) bool {
 	return all > 0 && 2*code >= all && goLines > foreign
 }
 
+// diffHunk is the header of a hunk of a unified diff (git diff, diff -u).
+var diffHunk = regexp.MustCompile(`(?m)^@@ -\d+(,\d+)? \+\d+(,\d+)? @@`)
+
 // inlineCode is `a bit of code` within a line of text.
 var inlineCode = regexp.MustCompile("`[^`\n]*`")
 
 var (
-	// goStatement starts a line of Go: a declaration, or a statement Go
-	// writes one way only.
-	goStatement = regexp.MustCompile(`^\s*(func|package|import|type|var|const|return|defer|go)\b.*[^.?!]$|^\s*(case .*|default):$|^\s*//`)
+	// goStatement starts a line of Go: a declaration, a statement Go
+	// writes one way only, or a comment.
+	goStatement = regexp.MustCompile(`^\s*(func|package|import|type|var|const|return|defer|go)\b.*[^.?!]$|^\s*(case .*|default):$|^\s*//|^\s*/\*`)
 	// goOnly is a line that other languages people paste do not write:
 	// := , a package clause, an import of a quoted path, func, a type
 	// declaration, a var or const group, a var with a type, defer and go

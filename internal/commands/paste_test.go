@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 
 	"github.com/gophers/gopherbot/handler"
 	"github.com/gophers/gopherbot/internal/playground"
@@ -103,7 +104,7 @@ func TestPastedCode(t *testing.T) {
 		{"short, no blocks", goCode(9), goCode(9), false},
 		{"ten lines exactly", goCode(10), goCode(10), true},
 		{"blank lines do not count", strings.ReplaceAll(goCode(9), "\n", "\n\n\n"), strings.ReplaceAll(goCode(9), "\n", "\n\n\n"), false},
-		{"long prose is not code", strings.Repeat("I tried everything and it still fails\n", 12), strings.Repeat("I tried everything and it still fails\n", 12), false},
+		{"long prose is not code", strings.Repeat("I tried everything and it still fails\n", 12), "", false},
 		{"block", "my code:\n```" + long + "```\nwhy?", long + "\n", true},
 		{"block with a go tag", "```go\n" + long + "\n```", long + "\n", true},
 		{"two blocks count together", "```" + goCode(6) + "```\nand\n```" + goCode(6) + "```", goCode(6) + "\n\n" + goCode(6) + "\n", true},
@@ -112,7 +113,13 @@ func TestPastedCode(t *testing.T) {
 		{"struct fields are indented", structCode, structCode, true},
 		{"JSON is not Go", jsonBlob, jsonBlob, false},
 		{"stack trace in a block", "```" + stackTrace + "```", stackTrace + "\n", false},
-		{"test output", testOutput, testOutput, false},
+		{"test output", testOutput, testOutput[:strings.IndexByte(testOutput, '\n')], false},
+		// Unfenced, the words before and after the code are conversation:
+		// not shared (they would not compile, and a <@U2> would name
+		// someone on a public page), and not counted.
+		{"prose around an unfenced paste", "<@U2> why does this fail?\n" + long + "\nAny idea? thanks!", long, true},
+		{"a leading block comment is code", "/*\nCopyright 2024 Gopher.\n*/\n" + long, "/*\nCopyright 2024 Gopher.\n*/\n" + long, true},
+		{"prose does not make it long", "Hi all, my loop prints nothing:\n" + goCode(9) + "\nwhat am I missing?", goCode(9), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, ok := pastedCode(tt.text)
@@ -139,6 +146,7 @@ func TestPlaygroundPaste(t *testing.T) {
 		{"in a DM, no etiquette note", message(slackEscape(long), asDM), long, false},
 		{"code block", message("help please\n```" + slackEscape(long) + "```"), long + "\n", true},
 		{"in a thread", message(slackEscape(long), func(m *handler.Message) { m.ThreadTS = "1700000000.000001" }), long, true},
+		{"question around the code", message("<@UBOB> why does this print nothing?\n" + slackEscape(long) + "\nthanks!"), long, true},
 		{"short paste", message(slackEscape(goCode(6))), "", false},
 		{"short block in a long message", message(strings.Repeat("context line {\n", 15) + "```x := 1```"), "", false},
 		{"opt out", message("nolink\n" + slackEscape(long)), "", false},
@@ -355,12 +363,14 @@ func TestOutputBlockIsNotShared(t *testing.T) {
 // and code-like they are; Go in the same shapes still is.
 func TestNonGoPasteIsNotShared(t *testing.T) {
 	notGo := map[string]string{
-		"python":         "def main():\n    items = [1, 2, 3]\n    for i in items:\n        if i > 1:\n            print(i)\n        else:\n            print('small')\n    return None\n\nclass Foo:\n    def __init__(self):\n        self.x = 1\n        self.y = 2\n",
-		"javascript":     "function main() {\n  const items = [1, 2, 3];\n  for (const i of items) {\n    if (i > 1) {\n      console.log(i);\n    } else {\n      console.log('small');\n    }\n  }\n  return null;\n}\nmain();\n",
-		"c":              "#include <stdio.h>\n\nint main(void) {\n    int a[3] = {1, 2, 3};\n    for (int i = 0; i < 3; i++) {\n        printf(\"%d\\n\", a[i]);\n    }\n    if (a[0]) {\n        return 1;\n    }\n    return 0;\n}\n",
-		"rust":           "fn main() {\n    let v = vec![1, 2, 3];\n    for i in v.iter() {\n        println!(\"{}\", i);\n    }\n    let s = String::from(\"hi\");\n    match s.as_str() {\n        \"hi\" => println!(\"hi\"),\n        _ => {}\n    }\n}\n",
-		"go.mod":         "module example.com/x\n\ngo 1.22\n\nrequire (\n\tgithub.com/a/b v1.0.0\n\tgithub.com/c/d v1.2.0\n\tgithub.com/e/f v0.3.0\n\tgithub.com/g/h v1.0.0\n\tgithub.com/i/j v1.0.0\n\tgithub.com/k/l v1.0.0\n)\n",
-		"java":           "public class Main {\n    public static void main(String[] args) {\n        List<String> xs = new ArrayList<>();\n        xs.add(\"a\");\n        for (String x : xs) {\n            System.out.println(x);\n        }\n        if (xs.isEmpty()) {\n            return;\n        }\n    }\n}\n",
+		"python":     "def main():\n    items = [1, 2, 3]\n    for i in items:\n        if i > 1:\n            print(i)\n        else:\n            print('small')\n    return None\n\nclass Foo:\n    def __init__(self):\n        self.x = 1\n        self.y = 2\n",
+		"javascript": "function main() {\n  const items = [1, 2, 3];\n  for (const i of items) {\n    if (i > 1) {\n      console.log(i);\n    } else {\n      console.log('small');\n    }\n  }\n  return null;\n}\nmain();\n",
+		"c":          "#include <stdio.h>\n\nint main(void) {\n    int a[3] = {1, 2, 3};\n    for (int i = 0; i < 3; i++) {\n        printf(\"%d\\n\", a[i]);\n    }\n    if (a[0]) {\n        return 1;\n    }\n    return 0;\n}\n",
+		"rust":       "fn main() {\n    let v = vec![1, 2, 3];\n    for i in v.iter() {\n        println!(\"{}\", i);\n    }\n    let s = String::from(\"hi\");\n    match s.as_str() {\n        \"hi\" => println!(\"hi\"),\n        _ => {}\n    }\n}\n",
+		"go.mod":     "module example.com/x\n\ngo 1.22\n\nrequire (\n\tgithub.com/a/b v1.0.0\n\tgithub.com/c/d v1.2.0\n\tgithub.com/e/f v0.3.0\n\tgithub.com/g/h v1.0.0\n\tgithub.com/i/j v1.0.0\n\tgithub.com/k/l v1.0.0\n)\n",
+		"java":       "public class Main {\n    public static void main(String[] args) {\n        List<String> xs = new ArrayList<>();\n        xs.add(\"a\");\n        for (String x : xs) {\n            System.out.println(x);\n        }\n        if (xs.isEmpty()) {\n            return;\n        }\n    }\n}\n",
+		// A patch of Go code is not a program the Playground can run.
+		"unified diff":   "diff --git a/main.go b/main.go\nindex 83db48f..bf269f4 100644\n--- a/main.go\n+++ b/main.go\n@@ -1,7 +1,9 @@\n package main\n \n import \"fmt\"\n \n func main() {\n-\tx := 1\n+\tx := 2\n+\ty := 3\n \tfmt.Println(x)\n+\tfmt.Println(y)\n }\n",
 		"JSON log lines": strings.Repeat("{\"time\":\"2024-05-01T10:00:00Z\",\"level\":\"INFO\",\"msg\":\"request\",\"status\":200}\n", 12),
 	}
 	for name, text := range notGo {
@@ -410,5 +420,124 @@ func TestPlaygroundRateLimited(t *testing.T) {
 	e.pg.RateLimit(0)
 	if _, err := e.serve(t, m); err == nil || workqueue.RetryAfterOf(err) != 0 {
 		t.Errorf("429 without Retry-After: err %v, wait %v; want a temporary error and the usual backoff", err, workqueue.RetryAfterOf(err))
+	}
+}
+
+// goCodeWith returns a Go program of 13 non-blank lines with line in
+// main.
+func goCodeWith(line string) string {
+	return strings.Replace(goCode(12), "func main() {\n", "func main() {\n\t"+line+"\n", 1)
+}
+
+// Fake credentials of the shapes real ones have, written in pieces so that
+// no secret scanner takes this file for a leak.
+var (
+	fakeGitHubToken = "gh" + "p_" + strings.Repeat("a1B2", 9)
+	fakeAWSKey      = "AK" + "IA" + "Q3EGRE7YQ4KZ5XMJ"
+	fakeSlackToken  = "xo" + "xb-" + "1234567890-1234567890123-" + "AbCdEfGhIjKlMnOpQrStUvWx"
+	fakeGoogleKey   = "AI" + "za" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"
+	fakeStripeKey   = "sk" + "_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+	fakePassword    = "S3cr3t" + "Passw0rd"
+	fakePrivateKey  = "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n-----END RSA " + "PRIVATE KEY-----"
+)
+
+// TestPlaygroundSecrets: a snippet on the Playground is public and cannot
+// be deleted, so code that seems to hold a credential is never shared. The
+// poster is told, where only they see it; the log says why without the
+// secret; code that only names credentials (placeholders, environment
+// variables, a local database) is shared as usual.
+func TestPlaygroundSecrets(t *testing.T) {
+	secret := map[string]string{
+		"GitHub token":      `client := github.NewClient(nil).WithAuthToken("` + fakeGitHubToken + `")`,
+		"AWS access key":    `creds := credentials.NewStaticCredentialsProvider("` + fakeAWSKey + `", "x", "")`,
+		"Slack token":       `api := slack.New("` + fakeSlackToken + `")`,
+		"Google API key":    `key := "` + fakeGoogleKey + `"`,
+		"Stripe key":        `stripe.Key = "` + fakeStripeKey + `"`,
+		"password in a URL": `db, err := sql.Open("pgx", "postgres://app:` + fakePassword + `@db.prod.acme-corp.io:5432/app")`,
+		"MySQL DSN":         `db, err := sql.Open("mysql", "root:` + fakePassword + `@tcp(mysql.acme-corp.io:3306)/app")`,
+		"private key":       "const key = `" + fakePrivateKey + "`",
+		"API key literal":   `apiKey := "4f9a8c7e2b1d40a98c7e2b1d4f9a8c7e"`,
+		"Slack webhook":     `url := "https://hooks.slack.com/services/T0AB12CD3/B0AB12CD3/` + "Xk9" + `pQ2rS7tU4vW1yZ6aB3cD8eF"`,
+	}
+	for name, line := range secret {
+		for _, where := range []struct {
+			name string
+			m    *handler.Message
+		}{
+			{"pasted", message(slackEscape(goCodeWith(line)))},
+			{"in a block", message("why does this fail?\n```" + slackEscape(goCodeWith(line)) + "```")},
+			{"in a DM", message(slackEscape(goCodeWith(line)), asDM)},
+		} {
+			t.Run(name+", "+where.name, func(t *testing.T) {
+				var logs strings.Builder
+				e := newEnv(t, func(d *Deps) { d.Log = zerolog.New(&logs) })
+				got := e.mustServe(t, where.m)
+				if n := len(e.pg.Shares()); n != 0 {
+					t.Errorf("code holding a %s was shared on the Playground (%d shares)", name, n)
+				}
+				if len(got) != 1 || got[0].Op != "ephemeral" || got[0].To != "UASKER" ||
+					!strings.Contains(got[0].Text, "secret") || !strings.Contains(got[0].Text, "revoke") {
+					t.Errorf("calls %+v; want one ephemeral note to the poster about the secret", got)
+				}
+				if !strings.Contains(logs.String(), "secret") {
+					t.Errorf("the log does not say why the code was not shared:\n%s", logs.String())
+				}
+				for _, s := range []string{fakeGitHubToken, fakeAWSKey, fakeSlackToken, fakeGoogleKey, fakeStripeKey, fakePassword, "MIIEow", "4f9a8c7e"} {
+					if strings.Contains(logs.String(), s) {
+						t.Errorf("the log holds the secret %q:\n%s", s, logs.String())
+					}
+				}
+			})
+		}
+	}
+
+	harmless := map[string]string{
+		"environment variable": `token := os.Getenv("GITHUB_TOKEN")`,
+		"local database URL":   `db, err := sql.Open("pgx", "postgres://user:password@localhost:5432/app")`,
+		"compose service":      `rdb := redis.NewClient(&redis.Options{Addr: "redis:6379", Password: os.Getenv("REDIS_PASSWORD")})`,
+		"local MySQL DSN":      `db, err := sql.Open("mysql", "root:secret@tcp(127.0.0.1:3306)/test")`,
+		"MySQL over a socket":  `db, err := sql.Open("mysql", "app:s3cret42@unix(/var/run/mysqld/mysqld.sock)/app")`,
+		"DSN from parts":       `dsn := fmt.Sprintf("postgres://%s:%s@%s/%s", user, pass, host, name)`,
+		"placeholder":          `apiKey := "your-api-key-here"`,
+		"example domain":       `u := "https://user:hunter2@api.example.com/v1"`,
+		"struct tag":           "type Config struct{ Password string `json:\"password\"` }",
+		"hash in a test":       `want := "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"`,
+	}
+	for name, line := range harmless {
+		t.Run("harmless, "+name, func(t *testing.T) {
+			e := newEnv(t)
+			got := e.mustServe(t, message(slackEscape(goCodeWith(line))))
+			shares := e.pg.Shares()
+			if len(shares) != 1 {
+				t.Fatalf("%d shares, want 1", len(shares))
+			}
+			if diff := cmp.Diff(sharedReply(e.pg.URL+"/p/"+shares[0].ID), got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPlaygroundSecretInFile: of two uploaded files, the one holding a
+// secret is left out; the other is linked, and the poster learns why only
+// one link came.
+func TestPlaygroundSecretInFile(t *testing.T) {
+	const clean, leaky = "https://files.slack.test/F1/main.go", "https://files.slack.test/F2/config.go"
+	e := newEnv(t)
+	e.files.files[clean] = []byte("package main\n\nfunc main() {}\n")
+	e.files.files[leaky] = []byte("package main\n\nconst token = \"" + fakeGitHubToken + "\"\n")
+	got := e.mustServe(t, message("my project", func(m *handler.Message) {
+		m.Files = []handler.File{
+			{ID: "F1", Name: "main.go", Filetype: "go", URLPrivate: clean},
+			{ID: "F2", Name: "config.go", Filetype: "go", URLPrivate: leaky},
+		}
+	}))
+	shares := e.pg.Shares()
+	if len(shares) != 1 || string(shares[0].Code) != string(e.files.files[clean]) {
+		t.Fatalf("shares %+v; want only the file without a secret", shares)
+	}
+	if len(got) != 2 || !cmp.Equal(got[0], sharedUpload(e.pg.URL + "/p/" + shares[0].ID)[0]) ||
+		got[1].Op != "ephemeral" || !strings.Contains(got[1].Text, "secret") {
+		t.Errorf("calls %+v; want the one link, then a note about the secret", got)
 	}
 }

@@ -76,7 +76,7 @@ func (b *bot) teamJoin(ctx context.Context, m *handler.Message, r handler.Respon
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 		if rerr := b.Welcomed.Release(rctx, m.User); rerr != nil {
-			log.Error().Err(rerr).Msg("commands: welcome: cannot release the claim; this member will get no welcome")
+			log.Error().Err(rerr).Msg("commands: welcome: cannot release the claim; only a later try by this process can still welcome this member")
 		}
 		return fmt.Errorf("commands: welcome DM: %w", err)
 	}

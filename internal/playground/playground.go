@@ -39,8 +39,9 @@ var (
 	ErrTooLarge = errors.New("playground: snippet too large")
 	// ErrEmpty is returned for code that is only white space.
 	ErrEmpty = errors.New("playground: empty snippet")
-	// ErrRejected wraps a 4xx answer (other than 429): sending the same code
-	// again will not help. Any other error may be temporary.
+	// ErrRejected wraps a 3xx or 4xx answer (other than 408 and 429):
+	// sending the same code again will not help. Any other error may be
+	// temporary.
 	ErrRejected = errors.New("playground: share rejected")
 )
 
@@ -129,6 +130,9 @@ func (c *Client) Share(ctx context.Context, code []byte) (string, error) {
 				rl.RetryAfter = time.Duration(min(n, 3600)) * time.Second
 			}
 			return "", rl
+		case resp.StatusCode == http.StatusRequestTimeout:
+			// The playground, or a proxy before it, gave up waiting for
+			// the request: a timeout, which a retry may get past.
 		case resp.StatusCode >= 300 && resp.StatusCode < 500:
 			err = fmt.Errorf("%w: %s: %q", ErrRejected, resp.Status, msg)
 		}

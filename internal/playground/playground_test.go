@@ -134,6 +134,9 @@ func TestShareErrors(t *testing.T) {
 		{http.StatusInternalServerError, false},
 		{http.StatusBadGateway, false},
 		{http.StatusTooManyRequests, false},
+		// The playground, or a proxy before it, gave up waiting for the
+		// request: sending it again may well work.
+		{http.StatusRequestTimeout, false},
 		{http.StatusRequestEntityTooLarge, true},
 		{http.StatusBadRequest, true},
 	} {
