@@ -2,9 +2,13 @@ package workqueue
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,8 +30,11 @@ const afterDrain = 2 * time.Second
 // stops reading and lets in-flight handlers finish within Options.Drain.
 //
 // On start it creates the group on each stream if needed (from the start of
-// the stream, so nothing published earlier is missed) and first runs the
-// entries still pending under its consumer name from a previous run.
+// the stream, so nothing published earlier is missed), writes its liveness
+// record, and first runs the entries still pending under its consumer name
+// from a previous run. If another Consume under the name is still live (a
+// predecessor draining), it reads new entries at once and runs the pending
+// ones once the other is gone (see Consumer names in the package doc).
 //
 // When ctx is done, the entries returned by the read in progress (which may
 // block for up to Options.Block), and those read earlier that still wait for
@@ -43,8 +50,10 @@ const afterDrain = 2 * time.Second
 // timing: an outcome not written leaves its entry pending, to run again.
 //
 // Consume returns nil once it has stopped after ctx is done, or an error
-// for invalid options or arguments; Redis failures never end it. Run one
-// Consume at a time per consumer name.
+// for invalid options or arguments; Redis failures never end it. Give each
+// process a name of its own: two processes under one name at once run
+// nothing twice, but the later one runs no pending entries, and reclaims
+// none, until the earlier one stops.
 func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 	if err := q.opts.Validate(); err != nil {
 		return err
@@ -61,6 +70,7 @@ func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 		kinds:    make(map[string]string, len(kinds)),
 		tokens:   make(chan struct{}, q.opts.Concurrency),
 		inflight: make(map[string]struct{}),
+		token:    newToken(),
 		log:      q.log.With().Str("consumer", q.opts.Consumer).Str("group", q.opts.Group).Logger(),
 	}
 	for _, k := range kinds {
@@ -86,8 +96,28 @@ func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 		Msg("consuming")
 	var wait retryWait
 	for ctx.Err() == nil {
-		err := c.ensureGroups(ctx)
+		what, err := "creating consumer groups failed", c.ensureGroups(ctx)
+		var others int
 		if err == nil {
+			what = "writing this consumer's liveness record failed"
+			others, _, err = c.refreshLive(ctx)
+		}
+		if err == nil {
+			// The entries pending under this name are run once no
+			// earlier Consume under it is live (free is closed then).
+			var free chan struct{}
+			if others > 0 {
+				free = make(chan struct{})
+				c.log.Info().Int("others", others).Dur("live_ttl", q.opts.LiveTTL).
+					Msg("another consumer is still running under this name (one stopping and draining?): " +
+						"reading new entries now, and the entries pending under this name once it is gone")
+			}
+			lctx, stopLive := context.WithCancel(context.WithoutCancel(ctx))
+			var live sync.WaitGroup
+			live.Go(func() { c.liveLoop(lctx, free) })
+			// Deferred: runs once the drain below is over.
+			defer c.leave(ctx, func() { stopLive(); live.Wait() })
+
 			// Reclaiming waits until this consumer's own pending entries
 			// are dispatched, so that the two never race on an entry.
 			ownDone := make(chan struct{})
@@ -100,12 +130,12 @@ func (q *Queue) Consume(ctx context.Context, kinds []string, h Handler) error {
 				}
 			})
 			bg.Go(func() { c.reportLoop(ctx, kinds) })
-			c.readLoop(ctx, hctx, ownDone)
+			c.readLoop(ctx, hctx, ownDone, free)
 			bg.Wait()
 			break
 		}
 		d := wait.next()
-		c.log.Warn().Err(err).Dur("retry_in", d).Str("reason", "creating consumer groups failed").
+		c.log.Warn().Err(err).Dur("retry_in", d).Str("reason", what).
 			Msg("cannot read the queue")
 		sleep(ctx, d)
 	}
@@ -176,6 +206,9 @@ type consumer struct {
 
 	mu       sync.Mutex
 	inflight map[string]struct{} // stream key + "/" + entry ID, running or waiting for a retry here
+
+	// token names this Consume call's liveness record.
+	token string
 }
 
 // acquire takes at least need tokens, waiting for them, and then up to most
@@ -283,12 +316,24 @@ func sleep(ctx context.Context, d time.Duration) {
 // this consumer's name, then new ones. The entries of the read that was in
 // progress when ctx ended, and those of earlier reads still waiting for a
 // slot, are run all the same, unless the drain (hctx) is over before they
-// get a slot.
-func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) {
+// get a slot. It closes ownDone once the entries pending under this name
+// are dispatched.
+//
+// When free is not nil, an earlier Consume under this name was still live
+// at start: it reads new entries at once, and the pending ones (rereadOwn)
+// once free is closed. It does that between two reads, when every entry
+// the last read returned is marked as held here.
+func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}, free <-chan struct{}) {
 	opts := c.q.opts
 	var wait retryWait
 	groups := true // Consume created them
-	pending := true
+	pending := free == nil
+	defer func() {
+		if free != nil {
+			c.log.Info().Msg("stopped before the other consumer under this name was gone; " +
+				"the entries pending under this name are left to the next consumer under it, or to a reclaim")
+		}
+	}()
 	cursors := make([]string, len(c.keys))
 	for i := range cursors {
 		cursors[i] = "0"
@@ -309,6 +354,23 @@ func (c *consumer) readLoop(ctx, hctx context.Context, ownDone chan<- struct{}) 
 				continue
 			}
 			groups = true
+		}
+		if free != nil {
+			select {
+			case <-free:
+				n, err := c.rereadOwn(ctx, hctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						groups = !isNoGroup(err)
+						failed("picking up the entries pending under this name failed", err)
+					}
+					continue
+				}
+				free = nil
+				close(ownDone)
+				c.log.Info().Int("entries", n).Msg("picked up the entries left pending under this name")
+			default:
+			}
 		}
 		need := min(len(c.keys), opts.Concurrency)
 		n := c.acquire(ctx, need, max(need, opts.ReadBatch))
@@ -448,6 +510,176 @@ func (c *consumer) pendingAttempts(ctx context.Context, streams []redis.XStream)
 		}
 	}
 	return out
+}
+
+// leaveTimeout bounds the removal of the liveness record when Consume
+// returns: it comes after the drain, within what the platform allows after
+// SIGTERM, and a record that is not removed lapses by itself.
+const leaveTimeout = time.Second
+
+// newToken returns a random token for a liveness record.
+func newToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// refreshLive writes or refreshes this call's liveness record (liveScript),
+// and returns how many other Consume calls under this name are live, and
+// whether this call's record was still live before.
+func (c *consumer) refreshLive(ctx context.Context) (others int, was bool, err error) {
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	res, err := liveScript.Run(octx, c.q.rdb, []string{c.q.liveKey()}, c.token, c.q.opts.LiveTTL.Milliseconds()).Int64Slice()
+	if err != nil {
+		return 0, false, fmt.Errorf("workqueue: liveness record: %w", err)
+	}
+	if len(res) != 2 {
+		return 0, false, fmt.Errorf("workqueue: liveness record: unexpected reply %v", res)
+	}
+	return int(res[0]), res[1] == 1, nil
+}
+
+// liveLoop refreshes this call's liveness record every LiveTTL/3 until lctx
+// ends (after the drain). While free is not nil (another Consume under this
+// name was live at start) it refreshes every LiveTTL/10, and closes free
+// once no other record is live.
+func (c *consumer) liveLoop(lctx context.Context, free chan struct{}) {
+	ttl := c.q.opts.LiveTTL
+	every := func() time.Duration {
+		if free != nil {
+			return max(ttl/10, time.Millisecond)
+		}
+		return max(ttl/3, time.Millisecond)
+	}
+	t := time.NewTicker(every())
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-lctx.Done():
+			return
+		case <-t.C:
+		}
+		others, was, err := c.refreshLive(lctx)
+		switch {
+		case err != nil && lctx.Err() != nil:
+			return
+		case err != nil:
+			if !failing {
+				c.log.Warn().Err(err).Dur("live_ttl", ttl).
+					Msg("cannot refresh this consumer's liveness record; it is tried again")
+			}
+			failing = true
+			continue
+		case failing:
+			failing = false
+			c.log.Info().Msg("refreshed this consumer's liveness record again")
+		}
+		if !was {
+			c.log.Warn().Dur("live_ttl", ttl).
+				Str("reason", "not refreshed for LiveTTL, or Redis lost its data").
+				Msg("this consumer's liveness record had lapsed: a consumer started under the same name meanwhile " +
+					"may run again the entries this one runs")
+		}
+		if free != nil && others == 0 {
+			close(free)
+			free = nil
+			c.log.Info().Msg("the other consumer under this name is gone; picking up the entries pending under this name")
+			t.Reset(every())
+		}
+	}
+}
+
+// leave stops refreshing this call's liveness record (stop) and removes it,
+// so that a consumer restarted under this name runs the entries left
+// pending here at once. While handlers still run (they ignored the drain
+// deadline) the record is left to lapse instead, LiveTTL from now.
+func (c *consumer) leave(ctx context.Context, stop func()) {
+	stop()
+	if n := c.held(); n > 0 {
+		c.log.Info().Int("unfinished", n).Dur("live_ttl", c.q.opts.LiveTTL).
+			Msg("liveness record left to lapse: handlers still run")
+		return
+	}
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+	defer cancel()
+	if err := c.q.rdb.ZRem(octx, c.q.liveKey(), c.token).Err(); err != nil {
+		c.log.Warn().Err(err).Dur("live_ttl", c.q.opts.LiveTTL).
+			Msg("cannot remove this consumer's liveness record: a consumer restarted under this name " +
+				"runs the entries left pending here only once it lapses")
+	}
+}
+
+// rereadOwn runs the entries pending under this consumer's name that this
+// call does not hold: those an earlier Consume under the name left when it
+// stopped. It cannot re-read them with XREADGROUP from 0 as Consume does at
+// start: that would also count one more delivery of each entry this call
+// has read since and still runs or waits to retry. It lists the pending
+// entries instead, and claims back (ownClaimScript) each one that it does
+// not hold, counting a delivery as a re-read does. It returns how many it
+// runs; after an error, the entries it dispatched are held here, and the
+// next call skips them.
+func (c *consumer) rereadOwn(ctx, hctx context.Context) (int, error) {
+	opts := c.q.opts
+	n := 0
+	for _, key := range c.keys {
+		log := c.log.With().Str("kind", c.kinds[key]).Logger()
+		start := "-"
+		for {
+			ps, err := c.q.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: key, Group: opts.Group, Start: start, End: "+",
+				Count: int64(opts.ReadBatch), Consumer: opts.Consumer,
+			}).Result()
+			if err != nil {
+				return n, fmt.Errorf("workqueue: list pending entries: %w", err)
+			}
+			for _, p := range ps {
+				if !c.own(key, p.ID) {
+					continue // runs or waits for a retry here
+				}
+				if c.acquire(ctx, 1, 1) == 0 {
+					c.disown(key, p.ID)
+					return n, ctx.Err()
+				}
+				elog := log.With().Str("entry_id", p.ID).Logger()
+				o, err := c.ownClaim(ctx, elog, key, p.ID, "claim", int(p.RetryCount)+1)
+				at := time.Now()
+				if err != nil || o.status != "ok" {
+					c.release(1)
+					c.disown(key, p.ID)
+					if err != nil {
+						return n, err
+					}
+					if o.status != "vanished" { // logged as such
+						elog.Info().Str("reason", o.reason()).Msg("pending entry not picked up")
+					}
+					continue
+				}
+				n++
+				c.work.Go(func() { c.run(ctx, hctx, key, o.msg, o.deliveries, at) })
+			}
+			next, ok := nextID(ps)
+			if len(ps) < opts.ReadBatch || !ok {
+				break
+			}
+			start = next
+		}
+	}
+	return n, nil
+}
+
+// nextID is the smallest entry ID after the last of ps.
+func nextID(ps []redis.XPendingExt) (string, bool) {
+	if len(ps) == 0 {
+		return "", false
+	}
+	ms, seq, ok := strings.Cut(ps[len(ps)-1].ID, "-")
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if !ok || err != nil || n == math.MaxUint64 {
+		return "", false
+	}
+	return ms + "-" + strconv.FormatUint(n+1, 10), true
 }
 
 // dispatch runs the entry m of stream key in a new goroutine, holding one

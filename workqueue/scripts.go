@@ -262,3 +262,33 @@ local gone = redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[1])
 return {id, gone}
 `)
+
+// liveScript writes or refreshes the liveness record of one Consume call:
+// a member of the sorted set of the records under its consumer name, named
+// by the call's random token and scored with when it lapses, by Redis's
+// clock (TIME). Lapsed records are dropped first. Scoring by Redis's clock
+// rather than giving each record a key with a TTL lets a record lapse on
+// time also where TTLs do not count down by themselves (miniredis, unless
+// told to), and keeps every Consume call under a name visible at once,
+// also one that is still waiting for an earlier one to go. The set's own
+// TTL only keeps a set that nobody refreshes from staying for ever. Run
+// again after its reply was lost, it changes nothing more.
+//
+// KEYS[1] the records. ARGV[1] the call's token, ARGV[2] the TTL in ms.
+// Returns {how many other records are live, 1 when this call's record was
+// live before this refresh or 0}.
+var liveScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local was = 0
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+	was = 1
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then
+	redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return {redis.call('ZCARD', KEYS[1]) - 1, was}
+`)

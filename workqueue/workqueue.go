@@ -52,6 +52,34 @@
 // that has not read for Options.ConsumerExpiry is removed from the group by
 // the others (Stats.Pruned), in the same script that checks it holds nothing.
 //
+// # Consumer names
+//
+// Each Consume reads under a consumer name (Options.Consumer). A stable one,
+// such as the Heroku dyno name ("consumer.1"), lets a restarted process run
+// the entries its previous run left pending at once, instead of waiting
+// ClaimIdle for another consumer to reclaim them. While Consume runs, it
+// keeps a liveness record under its name: a member, named by a random
+// token, of the sorted set <Prefix>live:<group>:<name>, which lapses
+// Options.LiveTTL after its last refresh (by Redis's clock, so that it lapses
+// on time on miniredis too). Consume refreshes it every LiveTTL/3 until it
+// returns, its drain included, and then removes it, unless handlers still
+// run (then it lapses).
+//
+// A Consume that finds no other live record under its name runs the entries
+// pending under the name first (XREADGROUP from 0), then reads new ones. One
+// that finds another (its predecessor is still draining after SIGTERM, as
+// when Heroku starts the new dyno within the old one's 30 seconds; or a
+// second process was started under the same name) reads new entries at once,
+// and leaves the pending ones to the other, which may be running them, until
+// no other record is live (checked every LiveTTL/10). Then it runs those it
+// does not hold itself, each claimed back with one more delivery counted as
+// a re-read would: nothing runs twice, in two processes or in one, and the
+// entries it read meanwhile are not counted as delivered again. Both are
+// logged. A predecessor killed without a chance to clean up leaves its record
+// to lapse, so its entries wait LiveTTL at most. Until the pending entries
+// are dispatched, this consumer does not reclaim other consumers' entries
+// (the others do), so that the two never race on one entry.
+//
 // # Failure policy
 //
 // The rule is the one stated on Handler: nil acknowledges; an error wrapping
@@ -85,7 +113,11 @@
 // Options.Drain, counted from then, to finish; an entry whose handler the
 // drain deadline cuts off stays pending, whatever its attempt and with that
 // delivery taken back (as for ErrNotAttempted), for another consumer (or
-// this one under the same name) to run again.
+// this one under the same name) to run again. The liveness record stays
+// fresh throughout the drain, so a consumer started under the same name
+// meanwhile runs none of the entries pending under it, neither those still
+// running nor those waiting for their retry, until this one has returned
+// and removed its record (see Consumer names).
 //
 // # Outages
 //
@@ -299,6 +331,13 @@ type Options struct {
 	// Backoff or RetryAfter. A waiting entry is touched every ClaimIdle/3,
 	// so that it does not look abandoned however long it waits; default 5m.
 	MaxRetryDelay time.Duration
+	// LiveTTL is how long the liveness record of a running Consume outlives
+	// its last refresh (see Consumer names in the package doc). Consume
+	// refreshes it every LiveTTL/3 until it returns, its drain included. A
+	// consumer started under the name of one that was killed runs the
+	// entries left pending under that name at most this long after the
+	// kill. Default 10s.
+	LiveTTL time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -371,6 +410,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxRetryDelay <= 0 {
 		o.MaxRetryDelay = 5 * time.Minute
+	}
+	if o.LiveTTL <= 0 {
+		o.LiveTTL = 10 * time.Second
 	}
 	return o
 }
@@ -476,6 +518,12 @@ func (q *Queue) dedupKey(id string) string { return q.opts.Prefix + "dedup:" + i
 
 // DedupKey is the Redis key that remembers event ID id for DedupTTL.
 func (q *Queue) DedupKey(id string) string { return q.dedupKey(id) }
+
+// liveKey is the Redis key of the liveness records of the Consume calls
+// running under this Queue's consumer name (see liveScript).
+func (q *Queue) liveKey() string {
+	return q.opts.Prefix + "live:" + q.opts.Group + ":" + q.opts.Consumer
+}
 
 // entryTime is the time encoded in a stream entry ID ("<ms>-<seq>").
 func entryTime(id string) time.Time {
