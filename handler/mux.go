@@ -14,9 +14,9 @@ import (
 	"unicode/utf8"
 )
 
-// ErrPanic is wrapped by the error ServeMessage returns for a handler that
-// panicked. The Mux recovers every handler, so one panic neither stops the
-// other handlers of the message nor the consumer.
+// ErrPanic is wrapped by the error ServeMessage returns for a handler (or
+// a Match function) that panicked. The Mux recovers every handler, so one
+// panic neither stops the other handlers of the message nor the consumer.
 var ErrPanic = errors.New("handler panicked")
 
 // Middleware wraps a Handler, as for logging or timing. Middlewares set with
@@ -155,8 +155,8 @@ func (mx *Mux) Command(name, help string, h Handler, aliases ...string) {
 // "define "); the rest of the text, trimmed and without the mentions of
 // people, is the argument, in Message.Arg. Addressed only; matched case-insensitively, the longest
 // prefix first. A prefix ending in a blank also matches its word alone
-// ("define" runs the "define " handler with an empty Arg) or followed by
-// another blank such as a newline.
+// ("define" or "define?" runs the "define " handler with an empty Arg) or
+// followed by another blank such as a newline.
 //
 // Help shows the prefix with its argument, taken from the start of help when
 // it is written in angle brackets: Prefix("d/", "<package> Link to the
@@ -192,7 +192,8 @@ func (p *prefixRoute) match(text string) (arg string, ok bool) {
 	rest := text[len(p.word):]
 	if p.spaced {
 		r, _ := utf8.DecodeRuneInString(rest)
-		if rest != "" && !unicode.IsSpace(r) {
+		// "define?" asks for the word alone, as "help?" asks for help.
+		if rest != "" && !unicode.IsSpace(r) && strings.TrimRight(rest, "?!.") != "" {
 			return "", false
 		}
 	}
@@ -344,11 +345,13 @@ func (mx *Mux) defaultNotFound(ctx context.Context, m *Message, r Responder) err
 	return r.Reply(ctx, text)
 }
 
-// step is one handler ServeMessage runs.
+// step is one handler ServeMessage runs, or, with err, a failure to report
+// in its place (a matcher that panicked).
 type step struct {
 	route string
 	arg   string
 	h     Handler
+	err   error
 }
 
 // ServeMessage dispatches m as the Mux's doc comment describes, and returns
@@ -361,7 +364,11 @@ func (mx *Mux) ServeMessage(ctx context.Context, m *Message, r Responder) error 
 
 	var errs []error
 	for _, s := range steps {
-		if err := run(ctx, s, m, r, mws); err != nil {
+		err := s.err
+		if err == nil {
+			err = run(ctx, s, m, r, mws)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.route, err))
 		}
 	}
@@ -405,7 +412,10 @@ func (mx *Mux) plan(m *Message) []step {
 		}
 	}
 	for _, mt := range mx.matchers {
-		if mt.match(m) {
+		switch ok, err := matches(mt, m); {
+		case err != nil:
+			steps = append(steps, step{route: "match " + mt.name, err: err})
+		case ok:
 			steps = append(steps, step{route: "match " + mt.name, h: mt.h})
 		}
 	}
@@ -438,6 +448,17 @@ func (mx *Mux) plan(m *Message) []step {
 		steps = append(steps, step{route: "notfound", h: h})
 	}
 	return steps
+}
+
+// matches runs a matcher, turning a panic into an error as run does for
+// handlers: the other handlers of the message still run.
+func matches(mt *matcher, m *Message) (ok bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %v\n%s", ErrPanic, v, debug.Stack())
+		}
+	}()
+	return mt.match(m), nil
 }
 
 func reactWith(emoji string) Handler {

@@ -152,6 +152,9 @@ func TestMuxDispatch(t *testing.T) {
 		{name: "prefix with newline", m: message("im", "define\nchannel"), want: []string{"reply define [channel]"}},
 		{name: "prefix word alone", m: message("im", "define"), want: []string{"reply define"}},
 		{name: "prefix word run on", m: message("im", "defined"), want: []string{notFoundReply}},
+		{name: "prefix word alone, asking", m: message("channel", "<@U0BOT> define?"), want: []string{"reply define"}},
+		{name: "prefix word alone, ending a sentence", m: message("im", "Define!."), want: []string{"reply define"}},
+		{name: "prefix word run on by punctuation", m: message("im", "define?goroutine"), want: []string{notFoundReply}},
 		{name: "prefix asking for someone", m: message("channel", "<@U0BOT> define goroutine <@U2|ann> <!here>"), want: []string{"reply define [goroutine]"}},
 		{name: "prefix ends a sentence", m: message("im", "xkcd:927."), want: []string{"reply xkcd [927]"}},
 		{name: "prefix asks", m: message("im", "define goroutine?"), want: []string{"reply define [goroutine]"}},
@@ -604,5 +607,33 @@ func TestPrefixAfterMentionOfSomeoneElse(t *testing.T) {
 		if diff := cmp.Diff([]string{want}, r.calls); diff != "" {
 			t.Errorf("%q (-want +got):\n%s", raw, diff)
 		}
+	}
+}
+
+// TestMuxMatcherPanics: a match function that panics on some message (an
+// index out of range on odd input, say) is recovered like a handler: the
+// other handlers of the message still run, and the error names the
+// matcher, instead of the panic leaving ServeMessage and taking every
+// answer to the message with it.
+func TestMuxMatcherPanics(t *testing.T) {
+	mx := NewMux()
+	mx.Command("books", "", say("books"))
+	mx.Match("fragile", "", func(m *Message) bool { return m.Files[0].Lines > 10 }, say("never"))
+	mx.React(Reaction{Keyword: "books", Emoji: "books"})
+	var r recorder
+	var err error
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				t.Fatalf("ServeMessage panicked: %v", v)
+			}
+		}()
+		err = mx.ServeMessage(t.Context(), message("im", "books"), &r)
+	}()
+	if diff := cmp.Diff([]string{"reply books", "react books"}, r.calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if !errors.Is(err, ErrPanic) || !strings.Contains(err.Error(), "match fragile: ") {
+		t.Errorf("error %v; want ErrPanic, naming the matcher", err)
 	}
 }

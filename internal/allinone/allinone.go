@@ -28,6 +28,7 @@ import (
 
 	"github.com/gophers/gopherbot/config"
 	"github.com/gophers/gopherbot/internal/bgtasks"
+	"github.com/gophers/gopherbot/internal/cli"
 	"github.com/gophers/gopherbot/internal/consumer"
 	"github.com/gophers/gopherbot/internal/gateway"
 	"github.com/gophers/gopherbot/internal/slackapi"
@@ -134,11 +135,16 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, o Options) 
 		})
 		start("console", func(ctx context.Context) error {
 			err := done(ctx)
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case err != nil && ctx.Err() == nil:
 				// Reported before the cancel, after which start would
 				// take it for a consequence of stopping. The console's
 				// errors say "console:" themselves.
 				errs <- err
+			case o.Script && errors.Is(err, context.Canceled):
+				// Stopped (Ctrl-C, SIGTERM) before the script's end: not
+				// every line ran, which is no success.
+				errs <- fmt.Errorf("console: %w of the script: its last lines did not run", cli.ErrUnfinished)
 			}
 			cancel() // the script or the input is over: stop the bot
 			return nil

@@ -42,6 +42,10 @@ type Simulation struct {
 	merged     int          // CLs /merge merged
 }
 
+// simAppID is the app ID of the simulated workspace's gopherbot: the
+// console's events carry it, and the gateway accepts only it.
+const simAppID = "A0GOPHERBOT"
+
 // Simulate starts the simulated services and points cfg at them.
 func Simulate(cfg *config.Config, log zerolog.Logger) (*Simulation, error) {
 	return simulate(cfg, log, false)
@@ -71,14 +75,23 @@ func simulate(cfg *config.Config, log zerolog.Logger, fresh bool) (*Simulation, 
 	}
 
 	s.Slack = slackfake.New(slackfake.WithRecordLimit(10000))
-	if _, err := s.Slack.Seed(); err != nil {
+	ws, err := s.Slack.Seed()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("allinone: simulated workspace: %w", err)
+	}
+	if err := s.addNamedChannels(*cfg, ws); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("allinone: simulated workspace: %w", err)
 	}
 	cfg.SlackAPIURL = s.Slack.APIURL()
 	cfg.SlackBotToken = s.Slack.Token()
 	cfg.SlackSigningSecret = randomHex(16)
+	// The simulated workspace and its app are the only ones here: an app
+	// or team ID left in the environment from a deployment would make
+	// the gateway drop every event the console sends.
 	cfg.SlackTeamID = s.Slack.TeamID()
+	cfg.SlackAppID = simAppID
 
 	pg, err := playground.NewFake()
 	if err != nil {
@@ -120,6 +133,33 @@ func simulate(cfg *config.Config, log zerolog.Logger, fresh bool) (*Simulation, 
 	log.Info().Str("slack", cfg.SlackAPIURL).Str("playground", pg.URL).Str("web", web.URL()).
 		Msg("no Slack settings: simulated Slack workspace, Go Playground, Gerrit, feed and live status")
 	return s, nil
+}
+
+// addNamedChannels adds the channels that the settings name and the
+// simulated workspace lacks (GERRIT_CHANNEL=go-cls, say), with the bot and
+// the seeded people in them, so that a deployment's settings can be tried
+// locally.
+func (s *Simulation) addNamedChannels(cfg config.Config, ws slackfake.Workspace) error {
+	members := []string{s.Slack.Bot().ID}
+	for _, p := range slackfake.DefaultPeople {
+		members = append(members, ws.People[p.Name])
+	}
+	names := []string{cfg.GerritChannel, cfg.GoTimeChannel, cfg.NewbiesChannel}
+	names = append(names, cfg.RecommendedChannels...)
+	names = append(names, cfg.PlaygroundDenylist...)
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		if _, ok := s.Slack.ChannelByName(name); ok {
+			continue
+		}
+		if _, err := s.Slack.AddChannel(slackfake.Channel{Name: name, Members: members}); err != nil {
+			return fmt.Errorf("channel #%s: %w", name, err)
+		}
+		s.log.Info().Str("channel", name).Msg("the settings name a channel the simulated workspace lacks: added it")
+	}
+	return nil
 }
 
 // Close stops every simulated service.
@@ -184,7 +224,7 @@ func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret 
 	s.out = o.Out
 	c := &console.Console{
 		Out: o.Out, GatewayURL: gatewayURL, SigningSecret: secret,
-		TeamID: s.Slack.TeamID(), AppID: "A0GOPHERBOT", Session: o.Session,
+		TeamID: s.Slack.TeamID(), AppID: simAppID, Session: o.Session,
 		Workspace: workspace{s},
 		Commands:  s.commands(),
 		Idle: func(ctx context.Context) error {
@@ -362,6 +402,12 @@ func (w workspace) User(name string) (string, bool) {
 	if err != nil {
 		// Only a taken name fails, and we just looked it up.
 		panic(fmt.Sprintf("allinone: add user %q: %v", name, err))
+	}
+	// As in Slack, where every member is in the workspace's general
+	// channel: the console puts a new person there, and Slack refuses an
+	// ephemeral message to someone who is not a member.
+	if c, ok := s.ChannelByName("general"); ok {
+		_ = s.JoinChannel(c.ID, u.ID) // both exist: it cannot fail
 	}
 	return u.ID, true
 }

@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,11 +20,17 @@ import (
 	"github.com/gophers/gopherbot/config"
 )
 
+// ErrUnfinished is wrapped by the error of a RunFunc that a signal stopped
+// before its work was done, when that work has an end (a console script):
+// Main then exits 1, where a stop by signal otherwise exits 0.
+var ErrUnfinished = errors.New("stopped before the end")
+
 // RunFunc is the body of a command.
 type RunFunc func(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 
 // Main loads the settings for role, runs run until SIGTERM or SIGINT, and
-// exits with a non-zero status when the settings are bad or run fails.
+// exits with a non-zero status when the settings are bad or run fails (after
+// a signal, only when its error wraps ErrUnfinished).
 func Main(name string, role config.Role, run RunFunc) {
 	cfg, err := config.Load(os.Getenv, role)
 	if err != nil {
@@ -42,7 +49,14 @@ func Main(name string, role config.Role, run RunFunc) {
 		<-ctx.Done()
 		stop()
 	}()
-	if err := run(ctx, cfg, log); err != nil && ctx.Err() == nil {
+	// After a signal, what run returns is the consequence of stopping,
+	// unless it says it left its work unfinished.
+	if err := run(ctx, cfg, log); err != nil && (ctx.Err() == nil || errors.Is(err, ErrUnfinished)) {
+		// Why the process stops is said whatever LOG_LEVEL drops
+		// (fatal, panic, disabled): an exit without a word helps nobody.
+		if log.GetLevel() > zerolog.ErrorLevel {
+			log = log.Level(zerolog.ErrorLevel)
+		}
 		log.Error().Err(err).Msg("stopped")
 		os.Exit(1)
 	}

@@ -3,6 +3,8 @@ package deploy
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,15 +49,21 @@ func procfile(t *testing.T) map[string]string {
 }
 
 type appJSON struct {
-	Formation map[string]json.RawMessage `json:"formation"`
-	Env       map[string]struct {
-		Description string `json:"description"`
-		Value       string `json:"value"`
-		Required    bool   `json:"required"`
-	} `json:"env"`
-	Buildpacks []struct{ URL string }  `json:"buildpacks"`
-	Addons     []struct{ Plan string } `json:"addons"`
+	Formation  map[string]json.RawMessage `json:"formation"`
+	Env        map[string]appEnv          `json:"env"`
+	Buildpacks []struct{ URL string }     `json:"buildpacks"`
+	Addons     []struct{ Plan string }    `json:"addons"`
 }
+
+type appEnv struct {
+	Description string `json:"description"`
+	Value       string `json:"value"`
+	Required    *bool  `json:"required"` // nil is true, as Heroku reads it
+}
+
+// required reports whether Heroku asks for the variable at deploy time:
+// an entry without "required" is required.
+func (e appEnv) required() bool { return e.Required == nil || *e.Required }
 
 func loadApp(t *testing.T) appJSON {
 	t.Helper()
@@ -153,28 +161,70 @@ func TestEverySettingDocumented(t *testing.T) {
 			t.Errorf("app.json env does not describe %s", name)
 		}
 	}
-	for name, v := range app.Env {
-		if !slices.Contains(names, name) {
-			t.Errorf("app.json describes %s, which config does not read", name)
-		}
-		if v.Description == "" {
-			t.Errorf("app.json %s has no description", name)
-		}
-	}
-	for _, required := range []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"} {
-		if !app.Env[required].Required {
-			t.Errorf("app.json does not mark %s required", required)
-		}
+	for _, p := range appEnvProblems(app, names) {
+		t.Error(p)
 	}
 }
 
-// routedEvents are the event subscriptions behind the kinds the gateway
-// routes (internal/gateway's route): message events by channel_type
-// (channel, group, im, mpim), app_mention, team_join, member_joined_channel.
-var routedEvents = []string{"app_mention", "member_joined_channel", "message.channels", "message.groups", "message.im", "message.mpim", "team_join"}
+// appEnvProblems returns what is wrong with app.json's env, given the
+// variables config reads.
+func appEnvProblems(app appJSON, known []string) []string {
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(app.Env)) {
+		v := app.Env[name]
+		if !slices.Contains(known, name) {
+			problems = append(problems, fmt.Sprintf("app.json describes %s, which config does not read", name))
+		}
+		if v.Description == "" {
+			problems = append(problems, fmt.Sprintf("app.json %s has no description", name))
+		}
+		// A required entry without a value stops a Deploy button until
+		// someone types one in: only the two secrets are worth that.
+		if v.required() && v.Value == "" && !slices.Contains(appRequired, name) {
+			problems = append(problems, fmt.Sprintf(`app.json requires %s (an entry without "required": false is required): add "required": false`, name))
+		}
+	}
+	for _, required := range appRequired {
+		if v, ok := app.Env[required]; !ok || !v.required() {
+			problems = append(problems, fmt.Sprintf("app.json does not mark %s required", required))
+		}
+	}
+	return problems
+}
+
+// appRequired are the settings a Heroku deploy must ask for.
+var appRequired = []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"}
+
+// kindEvents are the event subscriptions behind each kind the gateway
+// queues (internal/gateway's route): message events by channel_type
+// (channel; group, im, mpim), app_mention, team_join, member_joined_channel.
+var kindEvents = map[string][]string{
+	slackevent.MessageChannel:      {"message.channels"},
+	slackevent.MessagePrivate:      {"message.groups", "message.im", "message.mpim"},
+	slackevent.AppMention:          {"app_mention"},
+	slackevent.TeamJoin:            {"team_join"},
+	slackevent.MemberJoinedChannel: {"member_joined_channel"},
+}
+
+// subscriptionsFor returns the event subscriptions of the queued kinds,
+// sorted, and the kinds kindEvents does not know.
+func subscriptionsFor(kinds []string) (events, unknown []string) {
+	for _, k := range kinds {
+		evs, ok := kindEvents[k]
+		if !ok {
+			unknown = append(unknown, k)
+		}
+		events = append(events, evs...)
+	}
+	return sorted(events), unknown
+}
 
 func TestManifestSubscribesToRoutedEvents(t *testing.T) {
 	m := read(t, "slack-app-manifest.yml")
+	routedEvents, unknown := subscriptionsFor(slackevent.All)
+	for _, k := range unknown {
+		t.Errorf("the gateway queues %s: add its event subscriptions to kindEvents", k)
+	}
 	if got := manifestList(t, m, "bot_events"); !slices.Equal(sorted(got), routedEvents) {
 		t.Errorf("manifest bot_events = %v, want exactly the routed %v", got, routedEvents)
 	}
@@ -222,8 +272,7 @@ func calledMethods(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile(`c\.do\(ctx, "([a-z]+\.[A-Za-z.]+)"|const method = "([a-z]+\.[A-Za-z.]+)"`)
-	seen := map[string]bool{}
+	var src strings.Builder
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
@@ -232,15 +281,65 @@ func calledMethods(t *testing.T) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			seen[m[1]+m[2]] = true
+		src.Write(b)
+		src.WriteByte('\n')
+	}
+	methods, unknown := webAPIMethods(src.String())
+	for _, u := range unknown {
+		t.Errorf("internal/slackapi calls %s: add it to slackGoMethods", u)
+	}
+	return methods
+}
+
+// webAPIMethods returns the Web API methods that Go source calls, and the
+// slack-go calls it does not know.
+//
+// The client names its calls (c.do's label, a const method), and each
+// call through slack-go is a Web API method too, whatever the label says.
+func webAPIMethods(src string) (methods, unknown []string) {
+	labels := regexp.MustCompile(`c\.do\(ctx, "([a-z]+\.[A-Za-z.]+)"|const method = "([a-z]+\.[A-Za-z.]+)"`)
+	calls := regexp.MustCompile(`\bc\.api\.([A-Za-z]+)\(`)
+	seen := map[string]bool{}
+	for _, m := range labels.FindAllStringSubmatch(src, -1) {
+		seen[m[1]+m[2]] = true
+	}
+	for _, m := range calls.FindAllStringSubmatch(src, -1) {
+		method, ok := slackGoMethods[strings.TrimSuffix(m[1], "Context")]
+		if !ok {
+			if !slices.Contains(unknown, m[1]) {
+				unknown = append(unknown, m[1])
+			}
+			continue
 		}
+		seen[method] = true
 	}
-	var out []string
-	for k := range seen {
-		out = append(out, k)
-	}
-	return sorted(out)
+	return sorted(slices.Collect(maps.Keys(seen))), unknown
+}
+
+// slackGoMethods are the Web API methods behind slack-go's functions
+// (without their Context suffix). A function the client starts calling
+// must be added here before the scope check passes.
+var slackGoMethods = map[string]string{
+	"AuthTest":               "auth.test",
+	"PostMessage":            "chat.postMessage",
+	"PostEphemeral":          "chat.postEphemeral",
+	"UpdateMessage":          "chat.update",
+	"DeleteMessage":          "chat.delete",
+	"GetPermalink":           "chat.getPermalink",
+	"AddReaction":            "reactions.add",
+	"RemoveReaction":         "reactions.remove",
+	"OpenConversation":       "conversations.open",
+	"JoinConversation":       "conversations.join",
+	"GetConversationInfo":    "conversations.info",
+	"GetConversations":       "conversations.list",
+	"GetConversationHistory": "conversations.history",
+	"GetConversationReplies": "conversations.replies",
+	"GetUsersInConversation": "conversations.members",
+	"GetUserInfo":            "users.info",
+	"GetUsers":               "users.list",
+	"GetUsersPaginated":      "users.list",
+	"GetFileInfo":            "files.info",
+	"GetEmoji":               "emoji.list",
 }
 
 func TestManifestScopesMatchWhatTheBotUses(t *testing.T) {
@@ -279,6 +378,76 @@ func TestManifestScopesMatchWhatTheBotUses(t *testing.T) {
 			t.Errorf("manifest grants %s, which no method called or event subscribed needs", s)
 		}
 	}
+}
+
+// TestAppJSONValuesLoad: every process starts with the values app.json
+// sets (and Heroku Redis's URL and the two secrets someone types in).
+func TestAppJSONValuesLoad(t *testing.T) {
+	for _, p := range appConfigProblems(loadApp(t)) {
+		t.Error(p)
+	}
+}
+
+// appConfigProblems returns config's refusals of the settings app.json
+// sets, for each process type.
+func appConfigProblems(app appJSON) []string {
+	env := map[string]string{
+		// What Heroku Redis and the person deploying fill in.
+		"REDIS_URL":            "rediss://:password@redis.example.com:6380",
+		"SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
+		"SLACK_BOT_TOKEN":      "xoxb-1-2-3",
+	}
+	for name, v := range app.Env {
+		if v.Value != "" {
+			env[name] = v.Value
+		}
+	}
+	var problems []string
+	for _, r := range []struct {
+		name string
+		role config.Role
+	}{{"gateway", config.Gateway}, {"consumer", config.Consumer}, {"bgtasks", config.Bgtasks}} {
+		if _, err := config.Load(func(k string) string { return env[k] }, r.role); err != nil {
+			problems = append(problems, fmt.Sprintf("with app.json's values, %s does not start: %v", r.name, err))
+		}
+	}
+	return problems
+}
+
+// TestREADMESettingsExist: the README's settings table names only
+// settings config reads.
+func TestREADMESettingsExist(t *testing.T) {
+	rows := readmeSettings(read(t, "README.md"))
+	if len(rows) < 20 {
+		t.Fatalf("found only %d settings in the README's table: %v", len(rows), rows)
+	}
+	known := settings()
+	for _, name := range rows {
+		if !slices.Contains(known, name) {
+			t.Errorf("the README's settings table documents %s, which config does not read", name)
+		}
+	}
+}
+
+// readmeSettings returns the variables named in the first column of the
+// table in the README's "## Settings" section, sorted.
+func readmeSettings(readme string) []string {
+	_, section, _ := strings.Cut("\n"+readme, "\n## Settings\n")
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	name := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+	var names []string
+	for line := range strings.Lines(section) {
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 || strings.TrimSpace(cells[0]) != "" {
+			continue
+		}
+		for _, m := range name.FindAllStringSubmatch(cells[1], -1) {
+			names = append(names, m[1])
+		}
+	}
+	return sorted(names)
 }
 
 func TestAppJSONStartsInShadowMode(t *testing.T) {
