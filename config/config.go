@@ -56,7 +56,7 @@ type Config struct {
 	SlackTeamID        string // SLACK_TEAM_ID: events of another workspace (or Grid org) are refused, unless delivered for an install in this one
 	SlackAPIURL        string // SLACK_API_URL, with trailing slash
 
-	LogLevel   zerolog.Level // LOG_LEVEL
+	LogLevel   zerolog.Level // LOG_LEVEL: trace, debug, info, warn or error
 	Env        string        // GOPHERBOT_ENV
 	Production bool          // Env == "production" (or unset in local mode); otherwise shadow mode
 
@@ -172,11 +172,7 @@ func Load(getenv func(string) string, role Role) (Config, error) {
 		c.SlackAPIURL += "/"
 	}
 
-	lvl, err := zerolog.ParseLevel(strings.ToLower(p.str("LOG_LEVEL", "info")))
-	if err != nil || lvl == zerolog.NoLevel {
-		p.bad("LOG_LEVEL", "not a level (trace, debug, info, warn, error)")
-	}
-	c.LogLevel = lvl
+	c.LogLevel = p.level("LOG_LEVEL", zerolog.InfoLevel)
 
 	if role == AllInOne && c.SlackSigningSecret == "" && c.SlackBotToken == "" {
 		c.Local = true
@@ -396,6 +392,27 @@ func (p *parser) int(name string, def int) int {
 	return n
 }
 
+// logLevels are the levels LOG_LEVEL takes. zerolog's fatal, panic and
+// disabled are left out on purpose: the bot logs nothing above error, so
+// they would hide every failure it reports. So are zerolog's numbers.
+var logLevels = []zerolog.Level{zerolog.TraceLevel, zerolog.DebugLevel, zerolog.InfoLevel, zerolog.WarnLevel, zerolog.ErrorLevel}
+
+func (p *parser) level(name string, def zerolog.Level) zerolog.Level {
+	v := p.raw(name)
+	if v == "" {
+		return def
+	}
+	names := make([]string, len(logLevels))
+	for i, l := range logLevels {
+		if strings.EqualFold(v, l.String()) {
+			return l
+		}
+		names[i] = l.String()
+	}
+	p.bad(name, "not a level ("+strings.Join(names, ", ")+"); fatal, panic and disabled are refused, as they would hide the errors the bot logs")
+	return def
+}
+
 func (p *parser) dur(name string, def time.Duration) time.Duration {
 	v := p.raw(name)
 	if v == "" {
@@ -427,10 +444,12 @@ func (p *parser) feeds(name string) []Feed {
 		ch, u, ok := strings.Cut(f, "=")
 		ch = strings.TrimPrefix(ch, "#")
 		if !ok || ch == "" || !isHTTPURL(u) {
-			// Named without the password its URL may hold.
+			// Named without the password its URL may hold. Either side
+			// may be the URL: with channel= forgotten, the '=' of the
+			// URL's query splits it.
 			shown := redactURL(f)
 			if ok {
-				shown = ch + "=" + redactURL(u)
+				shown = redactURL(ch) + "=" + redactURL(u)
 			}
 			p.bad(name, fmt.Sprintf("%q is not channel=http(s)://url", shown))
 			continue

@@ -228,15 +228,22 @@ func TestRedisPoolSize(t *testing.T) {
 // TestFeedsErrorHidesPassword: a FEEDS entry that is refused is named in
 // the start-up error without the password of its URL.
 func TestFeedsErrorHidesPassword(t *testing.T) {
-	_, err := Load(env(map[string]string{
-		"REDIS_URL": "redis://127.0.0.1:6379", "SLACK_BOT_TOKEN": "xoxb-1",
-		"FEEDS": "private=ftp://reader:hunter2@feeds.example/rss",
-	}), Bgtasks)
-	if err == nil || !strings.Contains(err.Error(), "FEEDS") || !strings.Contains(err.Error(), "feeds.example") {
-		t.Fatalf("err = %v; want FEEDS and the entry named", err)
-	}
-	if strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("error shows the password: %v", err)
+	for _, feed := range []string{
+		"private=ftp://reader:hunter2@feeds.example/rss",
+		// The channel= forgotten: the '=' of the query is taken for it,
+		// and the URL is read as the channel.
+		"https://reader:hunter2@feeds.example/rss?format=atom",
+	} {
+		_, err := Load(env(map[string]string{
+			"REDIS_URL": "redis://127.0.0.1:6379", "SLACK_BOT_TOKEN": "xoxb-1",
+			"FEEDS": feed,
+		}), Bgtasks)
+		if err == nil || !strings.Contains(err.Error(), "FEEDS") || !strings.Contains(err.Error(), "feeds.example") {
+			t.Fatalf("FEEDS=%s: err = %v; want FEEDS and the entry named", feed, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error shows the password: %v", err)
+		}
 	}
 }
 
@@ -365,6 +372,51 @@ func TestSlackIDsValidated(t *testing.T) {
 			if want := slices.Contains(tc.want, name); strings.Contains(err.Error(), name) != want {
 				t.Errorf("app %q team %q: err = %v; want %s named: %v", tc.app, tc.team, err, name, want)
 			}
+		}
+	}
+}
+
+// TestLogLevel: LOG_LEVEL takes exactly the levels its error names. Levels
+// above error (fatal, panic, disabled) and zerolog's numbers (42 drops
+// everything) are refused: the bot never logs above error, so they would
+// hide every failure it reports.
+func TestLogLevel(t *testing.T) {
+	base := map[string]string{"REDIS_URL": "redis://localhost:6379/0", "SLACK_BOT_TOKEN": "xoxb-1"}
+	load := func(level string) (Config, error) {
+		kv := map[string]string{"LOG_LEVEL": level}
+		for k, v := range base {
+			kv[k] = v
+		}
+		return Load(env(kv), Consumer)
+	}
+	accepted := map[string]zerolog.Level{
+		"trace": zerolog.TraceLevel, "debug": zerolog.DebugLevel, "info": zerolog.InfoLevel,
+		"warn": zerolog.WarnLevel, "error": zerolog.ErrorLevel, "Warn": zerolog.WarnLevel, " ERROR ": zerolog.ErrorLevel,
+	}
+	for level, want := range accepted {
+		if c, err := load(level); err != nil || c.LogLevel != want {
+			t.Errorf("LOG_LEVEL=%q: level %v, %v; want %v", level, c.LogLevel, err, want)
+		}
+	}
+	_, err := load("loud")
+	if err == nil {
+		t.Fatal("LOG_LEVEL=loud accepted")
+	}
+	// The message names every accepted level and nothing else.
+	msg := err.Error()
+	for _, name := range []string{"trace", "debug", "info", "warn", "error"} {
+		if !strings.Contains(msg, name) {
+			t.Errorf("the error does not name the level %s: %s", name, msg)
+		}
+	}
+	for _, refused := range []string{"fatal", "panic", "disabled", "FATAL", "42", "7", "-1", "1"} {
+		_, err := load(refused)
+		if err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") {
+			t.Errorf("LOG_LEVEL=%s: %v; want it refused (it would hide errors, or is not a level name)", refused, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), "trace, debug, info, warn, error") {
+			t.Errorf("LOG_LEVEL=%s: the error does not list the accepted levels: %v", refused, err)
 		}
 	}
 }

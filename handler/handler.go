@@ -2,9 +2,10 @@
 // routes a Message to the Handlers registered for it, and each Handler answers
 // through a small Responder.
 //
-// The consumer decodes a Slack event, drops what Skip and Message.Stale say
-// to drop, fills a Message (Parse gives its Text, Mentions and Mentioned) and
-// calls Mux.ServeMessage with a Responder that talks to Slack. The Mux runs
+// The consumer decodes a Slack event, drops (among others) what Skip says to
+// drop and the message events older than its MESSAGE_MAX_AGE setting
+// (MaxMessageAge unless set otherwise), fills a Message (Parse gives its Text, Mentions and
+// Mentioned) and calls Mux.ServeMessage with a Responder that talks to Slack. The Mux runs
 // its handlers one after the other in a fixed order, so a redelivered event
 // makes the same calls in the same order; that is what lets the Responder
 // recognise, by position, the effects it already made.
@@ -56,12 +57,16 @@ type Message struct {
 	Arg string
 }
 
-// MaxMessageAge is how old a message event may be when it is handled: a late
-// answer confuses people more than none. Join events have no age limit.
+// MaxMessageAge is the default of how old a message event may be when it is
+// handled: a late answer confuses people more than none. The consumer's
+// MESSAGE_MAX_AGE setting (config.Config.MessageMaxAge) replaces it. Join
+// events have no age limit.
 const MaxMessageAge = 30 * time.Second
 
-// Stale reports whether m is a message event older than MaxMessageAge at now,
-// and so is to be dropped. A message without a Time is never stale.
+// Stale reports whether m is a message event older than MaxMessageAge at now.
+// A message without a Time is never stale. It keeps to the default limit: the
+// consumer does not call it, but compares a message's age with its
+// MESSAGE_MAX_AGE setting, which may differ.
 func (m *Message) Stale(now time.Time) bool {
 	return isMessageKind(m.Kind) && !m.Time.IsZero() && now.Sub(m.Time) > MaxMessageAge
 }

@@ -10,9 +10,11 @@
 //
 // Keys: the hash gopherbot:channels:byname maps name to ID;
 // gopherbot:channels:byid maps ID to the JSON {"id","name","is_private"}.
-// A name that a full listing did not find is remembered as missing for a
-// minute (gopherbot:channels:missing:<name>), so a misspelt setting does not
-// page through the whole workspace on every event.
+// A name that a full listing did not find is remembered as missing for
+// missTTL (gopherbot:channels:missing:<name>), so a misspelt setting does not
+// page through the whole workspace on every event. A channel created since is
+// found all the same once a refresh or another listing has cached its name:
+// the names are looked at before the marker.
 //
 // A process runs one such listing at a time, and every name that misses
 // meanwhile waits for it rather than starting its own: conversations.list is
@@ -72,12 +74,17 @@ type Channel struct {
 // for a workspace of ten thousand channels paged at tier 2 rate limits.
 const listTimeout = 5 * time.Minute
 
+// missTTL is how long a name a listing did not find is remembered as
+// missing. It outlives the longest listing: a shorter marker would lapse
+// while a big workspace is listed again for the same misspelt setting, and
+// the process would list over and over.
+const missTTL = 2 * listTimeout
+
 // Cache is the channel cache. It is safe for concurrent use.
 type Cache struct {
-	rdb     redis.UniversalClient
-	api     Lister
-	log     zerolog.Logger
-	missTTL time.Duration
+	rdb redis.UniversalClient
+	api Lister
+	log zerolog.Logger
 
 	mu       sync.Mutex
 	listing  *listing       // the listing for names that missed, while it runs
@@ -103,7 +110,7 @@ type listing struct {
 
 // New returns a cache in rdb that asks api on a miss.
 func New(rdb redis.UniversalClient, api Lister, log zerolog.Logger) *Cache {
-	return &Cache{rdb: rdb, api: api, log: log.With().Str("component", "chancache").Logger(), missTTL: time.Minute}
+	return &Cache{rdb: rdb, api: api, log: log.With().Str("component", "chancache").Logger()}
 }
 
 // normalize turns "#General" into "general": Slack's names are lower case.
@@ -111,8 +118,9 @@ func normalize(name string) string {
 	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(name), "#"))
 }
 
-// channelID matches a conversation ID; names are lower case, so no name
-// looks like one.
+// channelID matches a conversation ID. Slack's names are lower case, but a
+// setting may give one in capitals (GENERAL), which this matches too: ID
+// looks at the cached names first.
 var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
 
 // Store replaces the cache with chans, the result of a full listing: names
@@ -199,33 +207,48 @@ func (c *Cache) Refresh(ctx context.Context) (int, error) {
 // progress, or a new one) until the name shows up; the listing caches what
 // it sees. A name Slack does not have is ErrNotFound. A channel ID is
 // returned as it is once Slack knows it, so settings may name channels
-// either way. A name in capitals that looks like an ID
-// (GENERAL) is looked up as a name when Slack has no such ID.
+// either way. A name in capitals that looks like an ID (GENERAL) is a name
+// when the cache knows it as one or Slack has no such ID; the cache is
+// asked before Slack, so a known name or ID costs no call to Slack.
 func (c *Cache) ID(ctx context.Context, name string) (string, error) {
-	if id := strings.TrimSpace(name); channelID.MatchString(id) {
-		_, err := c.Get(ctx, id)
-		if err == nil {
-			return id, nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return "", err
-		}
-	}
+	raw := strings.TrimSpace(name)
+	isID := channelID.MatchString(raw)
 	name = normalize(name)
 	if name == "" {
 		return "", fmt.Errorf("chancache: empty channel name: %w", ErrNotFound)
 	}
-	id, err := c.rdb.HGet(ctx, KeyByName, name).Result()
-	switch {
-	case err == nil:
-		return id, nil
-	case !errors.Is(err, redis.Nil):
-		return "", fmt.Errorf("chancache: %w", err)
+	// The cache first: an ID, a name, or a name known to be missing.
+	pipe := c.rdb.Pipeline()
+	byName := pipe.HGet(ctx, KeyByName, name)
+	missing := pipe.Exists(ctx, keyMissPrefix+name)
+	byID := redis.NewBoolResult(false, nil)
+	if isID {
+		byID = pipe.HExists(ctx, KeyByID, raw)
 	}
-	if n, err := c.rdb.Exists(ctx, keyMissPrefix+name).Result(); err != nil {
-		return "", fmt.Errorf("chancache: %w", err)
-	} else if n > 0 {
+	// A name that is not cached is redis.Nil; each command's error is
+	// looked at instead of the first.
+	_, _ = pipe.Exec(ctx)
+	for _, cmd := range []redis.Cmder{byName, missing, byID} {
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return "", fmt.Errorf("chancache: %w", err)
+		}
+	}
+	switch {
+	case byID.Val():
+		return raw, nil
+	case byName.Err() == nil:
+		return byName.Val(), nil
+	case missing.Val() > 0:
 		return "", fmt.Errorf("chancache: #%s: %w", name, ErrNotFound)
+	}
+	if isID {
+		_, err := c.Get(ctx, raw)
+		if err == nil {
+			return raw, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
 	}
 
 	l := c.list(ctx)
@@ -243,7 +266,7 @@ func (c *Cache) ID(ctx context.Context, name string) (string, error) {
 		case done && lerr != nil:
 			return "", fmt.Errorf("chancache: look up #%s: %w", name, lerr)
 		case done:
-			if err := c.rdb.Set(ctx, keyMissPrefix+name, 1, c.missTTL).Err(); err != nil {
+			if err := c.rdb.Set(ctx, keyMissPrefix+name, 1, missTTL).Err(); err != nil {
 				c.log.Warn().Err(err).Msg("cannot remember a missing channel")
 			}
 			c.log.Warn().Str("name", name).Msg("no channel of that name")

@@ -413,3 +413,60 @@ func TestCloseStopsListing(t *testing.T) {
 		t.Errorf("ID(random) after Close = %q, %v; want %q", id, err, e.ws.Channels["random"])
 	}
 }
+
+// TestIDShapedNameCached: a setting in capitals that has the shape of a
+// channel ID (GENERAL, GOPHERCON2024) is a name once the cache knows it:
+// its look-up asks Slack nothing, and so does not fail while Slack has
+// trouble.
+func TestIDShapedNameCached(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := ctxT(t)
+	conf, err := e.fake.AddChannel(slackfake.Channel{Name: "gophercon2024"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cache.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.Reset()
+	e.fake.Inject("conversations.info", slackfake.Fault{Status: 503, Times: 1000})
+	for name, want := range map[string]string{"GENERAL": e.ws.Channels["general"], "GOPHERCON2024": conf.ID} {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		id, err := e.cache.ID(cctx, name)
+		cancel()
+		if id != want || err != nil {
+			t.Errorf("ID(%q) while conversations.info fails = %q, %v; want %q from the cache", name, id, err, want)
+		}
+	}
+	if calls := e.methods(); len(calls) != 0 {
+		t.Errorf("cached names asked Slack: %v", calls)
+	}
+}
+
+// TestMissingIDShapedRemembered: a setting that looks like an ID but names
+// nothing is remembered as missing like any other name, instead of costing
+// a conversations.info call on every look-up; and the marker outlives a
+// listing, or a big workspace would be listed again and again.
+func TestMissingIDShapedRemembered(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := ctxT(t)
+	for range 2 {
+		if _, err := e.cache.ID(ctx, "GOPHERCON2099"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("ID = %v, want ErrNotFound", err)
+		}
+	}
+	if diff := cmp.Diff([]string{"conversations.info", "conversations.list"}, e.methods()); diff != "" {
+		t.Errorf("two look-ups of a missing ID-shaped name made calls (-want +got):\n%s", diff)
+	}
+	if _, err := e.cache.ID(ctx, "no-such-channel"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("ID(no-such-channel) = %v, want ErrNotFound", err)
+	}
+	for _, name := range []string{"gophercon2099", "no-such-channel"} {
+		ttl, err := e.rdb.TTL(ctx, keyMissPrefix+name).Result()
+		if err != nil || ttl <= listTimeout {
+			t.Errorf("missing marker of %s lasts %v (%v); want longer than a listing (%v)", name, ttl, err, listTimeout)
+		}
+	}
+}

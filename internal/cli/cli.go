@@ -52,11 +52,6 @@ func Main(name string, role config.Role, run RunFunc) {
 	// After a signal, what run returns is the consequence of stopping,
 	// unless it says it left its work unfinished.
 	if err := run(ctx, cfg, log); err != nil && (ctx.Err() == nil || errors.Is(err, ErrUnfinished)) {
-		// Why the process stops is said whatever LOG_LEVEL drops
-		// (fatal, panic, disabled): an exit without a word helps nobody.
-		if log.GetLevel() > zerolog.ErrorLevel {
-			log = log.Level(zerolog.ErrorLevel)
-		}
 		log.Error().Err(err).Msg("stopped")
 		os.Exit(1)
 	}

@@ -19,9 +19,10 @@ import (
 )
 
 // TestFailureShownAtAnyLogLevel: a command that fails exits 1 with its
-// reason on stderr, also when LOG_LEVEL would drop an error-level line
-// (fatal, panic, disabled): an operator must never see a process stop
-// without a word.
+// reason on stderr at every LOG_LEVEL the settings accept; the levels that
+// would drop an error-level line (fatal, panic, disabled) stop start-up
+// (exit 2) with a message naming LOG_LEVEL: an operator must never see a
+// process stop without a word.
 func TestFailureShownAtAnyLogLevel(t *testing.T) {
 	if os.Getenv("CLI_FAIL_CHILD") == "1" {
 		proctest.ExitWithParent()
@@ -30,19 +31,28 @@ func TestFailureShownAtAnyLogLevel(t *testing.T) {
 		})
 		os.Exit(0) // Main returned: the failure was not reported by the exit code
 	}
-	for _, level := range []string{"info", "error", "fatal", "panic", "disabled"} {
-		t.Run(level, func(t *testing.T) {
+	for _, tt := range []struct {
+		level, said string
+		code        int
+	}{
+		{"info", "the reason it failed", 1},
+		{"error", "the reason it failed", 1},
+		{"fatal", "LOG_LEVEL", 2},
+		{"panic", "LOG_LEVEL", 2},
+		{"disabled", "LOG_LEVEL", 2},
+	} {
+		t.Run(tt.level, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestFailureShownAtAnyLogLevel$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "CLI_FAIL_CHILD=1", "LOG_LEVEL="+level)
+			cmd.Env = append(os.Environ(), "CLI_FAIL_CHILD=1", "LOG_LEVEL="+tt.level)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
 			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-				t.Errorf("LOG_LEVEL=%s: exit %v, want status 1", level, err)
+			if !errors.As(err, &exit) || exit.ExitCode() != tt.code {
+				t.Errorf("LOG_LEVEL=%s: exit %v, want status %d", tt.level, err, tt.code)
 			}
-			if !strings.Contains(stderr.String(), "the reason it failed") {
-				t.Errorf("LOG_LEVEL=%s: stderr does not say why it stopped:\n%s", level, stderr.String())
+			if !strings.Contains(stderr.String(), tt.said) {
+				t.Errorf("LOG_LEVEL=%s: stderr does not say %q:\n%s", tt.level, tt.said, stderr.String())
 			}
 		})
 	}
