@@ -4,9 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/commands"
 	"github.com/gophers/gopherbot/internal/slackapi"
+	"github.com/gophers/gopherbot/internal/welcomed"
 )
 
 // Welcome sweep state: the IDs of the members seen by a sweep, and a marker
@@ -17,13 +24,57 @@ const (
 	// membersPage is the users.list page size: large pages keep a big
 	// workspace's sweep within few calls of this tier-2 method.
 	membersPage = 500
+
+	// welcomeMaxDMs is the most welcome DMs one sweep sends. The consumer
+	// welcomes nearly every newcomer from their team_join; the sweep only
+	// catches up the few whose event never reached us, a handful even
+	// after an outage of a day (the workspace gets a few dozen members a
+	// day). Many more members without a welcome at once mean that Redis
+	// lost the sweep's state (the known members, the welcomed record)
+	// but not the marker of the first sweep, or was restored from an old
+	// backup: the members look new, and most have been here for years or
+	// were welcomed already.
+	//
+	// A sweep with more than welcomeMaxDMs to welcome sends none of them
+	// and records them all as known, as a first sweep does, with an error
+	// in the log that says how many. It sends none rather than the first
+	// welcomeMaxDMs, unlike the feeds (which post the newest items):
+	// users.list does not say who joined when, so those would be long-time
+	// members picked at random, or members welcomed twice. Nor are the
+	// members over the cap kept for later sweeps, which would DM the
+	// whole workspace, welcomeMaxDMs at a time. What keeps a member who
+	// really just joined from being left out is that the sweep writes
+	// nothing in the welcomed record for the members it skips: the
+	// consumer reads only that record, so their team_join, queued or
+	// being retried, still welcomes them (a dead-lettered one too, once
+	// requeued with queuectl), and a member the consumer holds a fresh
+	// claim on is not counted here at all (see welcomeSettle). Only a
+	// member whose team_join never reached us, joining just when the
+	// state was lost, goes unwelcomed: the price of never mass-DMing.
+	// It is a constant: the settings contract has no place for it.
+	welcomeMaxDMs = 30
+
+	// welcomeSettleMin is the least age of someone else's welcome claim
+	// for the sweep to count its member as done; see welcomeSettle.
+	welcomeSettleMin = 6 * time.Hour
+	// queueMaxRetryDelay is the consumer queue's longest wait between two
+	// deliveries of an event (workqueue.Options.MaxRetryDelay, which the
+	// consumer leaves at its default).
+	queueMaxRetryDelay = 5 * time.Minute
 )
 
+// welcomeFloodMsg is the error logged when a sweep finds more members to
+// welcome than welcomeMaxDMs.
+const welcomeFloodMsg = "more members without a welcome than one sweep may DM: was the sweep's state in Redis lost? " +
+	"Sending none of them a DM and recording them all as known; a team_join still queued or retried welcomes its member all the same"
+
 // sweepMembers sends the welcome DM to members the consumer missed: Slack
-// never resends a team_join that did not reach us. A member is new when no
-// sweep saw them before; the first sweep ever only records who is there.
-// The welcomed record, shared with the consumer, decides who still needs
-// the DM, so nobody is welcomed twice.
+// never resends a team_join that did not reach us. A member is new until a
+// sweep has settled their welcome; the first sweep ever only records who
+// is there. The welcomed record, shared with the consumer, decides who
+// still needs the DM, so nobody is welcomed twice, and a sweep sends at
+// most welcomeMaxDMs. Members known to be done cost no Redis call of their
+// own: each users.list page is checked in one.
 func (r *Runner) sweepMembers(ctx context.Context) error {
 	n, err := r.rdb.Exists(ctx, membersInitKey).Result()
 	if err != nil {
@@ -83,17 +134,129 @@ func (r *Runner) sweepMembers(ctx context.Context) error {
 	if len(newcomers) == 0 {
 		return nil
 	}
+
+	// Who still needs a welcome is for the welcomed record to say. A
+	// member nobody claimed is welcomed now. One claimed long enough ago
+	// is done: recorded as known, never looked at again. One claimed
+	// recently may be the consumer's, whose DM can still fail and whose
+	// claim would then be given back: they stay unknown, to be looked at
+	// again by the next sweep, until the claim settles or is gone.
+	claimedAt, err := r.welcomeClaims(ctx, newcomers)
+	if err != nil {
+		return err
+	}
+	settle := r.welcomeSettle()
+	now := r.now()
+	var unclaimed, settled, recent []string
+	for _, u := range newcomers {
+		at, ok := claimedAt[u]
+		switch {
+		case !ok:
+			unclaimed = append(unclaimed, u)
+		case now.Sub(at) >= settle:
+			settled = append(settled, u)
+		default:
+			recent = append(recent, u)
+		}
+	}
+	if len(unclaimed) > welcomeMaxDMs {
+		r.log.Error().Str("task", "welcome").Int("unwelcomed", len(unclaimed)).Int("max_dms", welcomeMaxDMs).
+			Int("members", members).Msg(welcomeFloodMsg)
+		settled = append(settled, unclaimed...)
+		unclaimed = nil
+	}
+	if err := r.recordKnown(ctx, settled); err != nil {
+		return err
+	}
+
 	text := func(ctx context.Context, user string) string {
 		ids := commands.ResolveChannels(ctx, r.out.chans, r.cfg.RecommendedChannels, r.log)
 		return commands.WelcomeDM(user, r.cfg.RecommendedChannels, ids)
 	}
 	var errs []error
-	for _, u := range newcomers {
+	// The recent claims are tried too: one may be this replica's own,
+	// whose answer was lost (see welcomed), which only our Claim wins
+	// back. Shadow mode claims nothing, so it has nothing to win back,
+	// and must not say it would welcome someone claimed.
+	if !r.out.shadow {
+		unclaimed = append(unclaimed, recent...)
+	}
+	for _, u := range unclaimed {
 		if err := r.welcomeMember(ctx, u, text); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// welcomeSettle is how old someone else's welcome claim must be for the
+// sweep to count its member as done. A younger claim may be the
+// consumer's while it tries the DM: a DM that fails gives the claim back,
+// the queue retries the event, and when every delivery failed it
+// dead-letters it. The sweep must still be there then, or nobody welcomes
+// the member. So the claim must outlast the consumer's tries: up to
+// QUEUE_MAX_DELIVERIES deliveries, each up to HANDLER_TIMEOUT and the
+// release after it, with waits between them of at most the queue's retry
+// cap or, after a consumer died, QUEUE_CLAIM_IDLE. A claim whose answer
+// was lost can also be won back by its holder's next delivery within an
+// hour (see welcomed) and given back after it. Twice the consumer's tries
+// and never under welcomeSettleMin covers both, and any clock skew
+// between the consumer (which dated the claim) and us. A claim that old
+// is a DM sent, or one whose outcome nobody knows: never sent again.
+func (r *Runner) welcomeSettle() time.Duration {
+	delivery := r.cfg.HandlerTimeout + releaseTimeout + max(queueMaxRetryDelay, r.cfg.ClaimIdle)
+	return max(welcomeSettleMin, 2*time.Duration(r.cfg.MaxDeliveries)*delivery)
+}
+
+// welcomeClaims reads when each of users was claimed in the welcomed
+// record, in one round trip; users nobody claimed are not in the map. The
+// record's value is "<unix> <token>" (see welcomed.Key); a value that
+// does not start with a time is a claim of unknown age, taken as old.
+func (r *Runner) welcomeClaims(ctx context.Context, users []string) (map[string]time.Time, error) {
+	pipe := r.rdb.Pipeline()
+	var cmds []*redis.SliceCmd
+	for c := range slices.Chunk(users, membersPage) {
+		cmds = append(cmds, pipe.HMGet(ctx, welcomed.Key, c...))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("welcome: read the welcomed record: %w", err)
+	}
+	out := map[string]time.Time{}
+	i := 0
+	for _, cmd := range cmds {
+		for _, v := range cmd.Val() {
+			u := users[i]
+			i++
+			s, ok := v.(string)
+			if !ok {
+				continue // nobody claimed them
+			}
+			var at time.Time
+			if f := strings.Fields(s); len(f) > 0 {
+				if sec, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					at = time.Unix(sec, 0)
+				}
+			}
+			out[u] = at
+		}
+	}
+	return out, nil
+}
+
+// recordKnown records users as known to the sweeps, done with, in one
+// round trip; a dry run records nothing.
+func (r *Runner) recordKnown(ctx context.Context, users []string) error {
+	if len(users) == 0 || r.opts.DryRun {
+		return nil
+	}
+	pipe := r.rdb.Pipeline()
+	for c := range slices.Chunk(users, membersPage) {
+		pipe.SAdd(ctx, membersKey, anys(c)...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("welcome: record members: %w", err)
+	}
+	return nil
 }
 
 // welcomable says whether a listed member is a person who should be
@@ -107,10 +270,12 @@ func welcomable(u slackapi.User) bool {
 
 // welcomeMember welcomes one member the sweeps had not seen, unless the
 // consumer (or an earlier sweep) claimed them. The member is recorded as
-// known once the matter is settled: welcomed, welcomed by someone else,
-// impossible to DM, or with an outcome we cannot know. A failure that sent
-// nothing releases the claim and leaves them unknown, so the next sweep
-// tries again.
+// known once the matter is settled by this sweep: welcomed, impossible to
+// DM, or with an outcome we cannot know. A failure that sent nothing
+// releases the claim and leaves them unknown, so the next sweep tries
+// again. So does a claim someone else holds: it may be the consumer's,
+// given back if its DM fails, and it is for sweepMembers to count the
+// member as done once the claim has settled.
 func (r *Runner) welcomeMember(ctx context.Context, user string, text func(context.Context, string) string) error {
 	log := r.log.With().Str("task", "welcome").Str("user", user).Logger()
 	known := func() error {
@@ -139,8 +304,8 @@ func (r *Runner) welcomeMember(ctx context.Context, user string, text func(conte
 		return fmt.Errorf("welcome: %w", err)
 	}
 	if !ok {
-		log.Debug().Msg("already welcomed")
-		return known()
+		log.Debug().Msg("claimed by someone else; looking again next sweep, until the claim settles")
+		return nil
 	}
 
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.PostTimeout)
