@@ -43,13 +43,19 @@ type call struct {
 
 // recorder is a Responder that records what the handlers do. With fail set,
 // every call fails with it and is not recorded, as a Slack outage would.
+// With rehearsed set it stands for shadow mode (handler.Rehearsed), whose
+// responder only logs the calls it records.
 type recorder struct {
-	m *handler.Message
+	m         *handler.Message
+	rehearsed bool
 
 	mu    sync.Mutex
 	calls []call
 	fail  error
 }
+
+// Rehearsed makes handler.Rehearsed report r.rehearsed.
+func (r *recorder) Rehearsed() bool { return r.rehearsed }
 
 func (r *recorder) add(c call) error {
 	r.mu.Lock()

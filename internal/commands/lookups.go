@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -139,17 +140,26 @@ var xkcdNames = func() map[string]int {
 const maxXKCD = 99999
 
 func (b *bot) xkcd(ctx context.Context, m *handler.Message, r handler.Responder) error {
-	arg := strings.ToLower(argument(m.Arg))
+	arg := strings.ToLower(lookupArg(m.Arg))
 	// Names forgive hyphens and underscores: bobby-tables, bobby_tables.
 	name := strings.Join(strings.FieldsFunc(arg, func(c rune) bool { return c == ' ' || c == '-' || c == '_' }), " ")
 	n, ok := xkcdNames[name]
 	if !ok {
-		if v, err := strconv.Atoi(strings.TrimPrefix(arg, "#")); err == nil && v >= 1 && v <= maxXKCD {
+		// A number too long for an int is still a number, one that is far
+		// out of range; Atoi then gives the largest int of its sign.
+		v, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(arg, "#")))
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			// Not a number: the help below.
+		case v < 1:
+			return r.Reply(ctx, "xkcd comics are numbered from 1, like `xkcd:1` (it is about barrels).", handler.MentionAsked())
+		case v > maxXKCD:
+			b.Log.Info().Str("arg", m.Arg).Msg("commands: xkcd: no comic has that number")
+			return r.Reply(ctx, "There is no xkcd comic with a number that high: there are a few thousand so far. "+
+				"Try `xkcd:927`, or a name such as `xkcd:standards`.", handler.MentionAsked())
+		default:
 			n, ok = v, true
 		}
-	}
-	if v, err := strconv.Atoi(strings.TrimPrefix(arg, "#")); err == nil && !ok && v < 1 {
-		return r.Reply(ctx, "xkcd comics are numbered from 1, like `xkcd:1` (it is about barrels).", handler.MentionAsked())
 	}
 	if !ok {
 		b.Log.Info().Str("arg", m.Arg).Msg("commands: xkcd: not a number or known name")
@@ -164,9 +174,16 @@ func (b *bot) xkcd(ctx context.Context, m *handler.Message, r handler.Responder)
 }
 
 func (b *bot) doc(ctx context.Context, m *handler.Message, r handler.Responder) error {
-	// A pkg.go.dev address is its import path already.
-	arg := strings.TrimPrefix(trimScheme(argument(m.Arg)), "pkg.go.dev/")
-	path, anchor, ok := importPath(arg)
+	arg := trimScheme(lookupArg(m.Arg))
+	var path, anchor string
+	ok := false
+	if rest, site := strings.CutPrefix(arg, "pkg.go.dev/"); site {
+		// A pkg.go.dev address is its import path already, at times with
+		// a version or a tab.
+		path, anchor, ok = pkgsitePath(rest)
+	} else {
+		path, anchor, ok = importPath(arg)
+	}
 	if !ok {
 		b.Log.Info().Str("arg", m.Arg).Msg("commands: d/: not an import path")
 		return r.Reply(ctx, "That does not look like an import path. Try `d/net/http` or `d/golang.org/x/sync/errgroup`, "+
@@ -176,7 +193,7 @@ func (b *bot) doc(ctx context.Context, m *handler.Message, r handler.Responder) 
 }
 
 func (b *bot) githubDoc(ctx context.Context, m *handler.Message, r handler.Responder) error {
-	arg := strings.TrimPrefix(trimScheme(argument(m.Arg)), "github.com/")
+	arg := strings.TrimPrefix(trimScheme(lookupArg(m.Arg)), "github.com/")
 	path, anchor, ok := importPath(arg)
 	if ok {
 		path = githubPackage(path)
@@ -190,6 +207,66 @@ func (b *bot) githubDoc(ctx context.Context, m *handler.Message, r handler.Respo
 	return r.Reply(ctx, docLink("github.com/"+path, anchor), handler.MentionAsked())
 }
 
+// pkgsitePath is importPath for the path of a pkg.go.dev address, as
+// copied from the browser: a tab (?tab=versions) is dropped, and a version
+// after the module path (golang.org/x/sync@v0.7.0/errgroup) is kept in
+// the path, since the asker looked at that version.
+func pkgsitePath(s string) (path, anchor string, ok bool) {
+	s, anchor, hasAnchor := strings.Cut(s, "#")
+	s, query, _ := strings.Cut(s, "?")
+	if strings.ContainsAny(query, " \t\n") {
+		// Words after the address: not an address.
+		return "", "", false
+	}
+	module, rest, versioned := strings.Cut(s, "@")
+	if !versioned {
+		module = s
+	}
+	version, sub, _ := strings.Cut(rest, "/")
+	if versioned && (module == "" || strings.HasSuffix(module, "/") || !validVersion(version) || strings.Contains(sub, "@")) {
+		return "", "", false
+	}
+	plain := module
+	if sub != "" {
+		plain += "/" + sub
+	}
+	if hasAnchor {
+		plain += "#" + anchor
+	}
+	path, anchor, ok = importPath(plain)
+	if !ok || !versioned {
+		return path, anchor, ok
+	}
+	if !strings.HasPrefix(path, module) {
+		// The module's last element was taken for a symbol (a.B@v1):
+		// no address pkg.go.dev makes.
+		return "", "", false
+	}
+	return module + "@" + version + path[len(module):], anchor, true
+}
+
+// validVersion reports whether v reads as a module version or a Go
+// release as pkg.go.dev writes them: v1.8.0, v0.0.0-20240102-abcdef,
+// v2.0.0+incompatible, go1.22.0.
+func validVersion(v string) bool {
+	if v == "" || len(v) > 100 {
+		return false
+	}
+	for _, c := range v {
+		if !isAlnum(c) && !strings.ContainsRune("-.+_", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// lookupArg is argument for xkcd:, d/ and ghd/, without the comma or
+// semicolon that may end it before the people it is addressed to
+// ("xkcd:927, @ann").
+func lookupArg(s string) string {
+	return strings.TrimRight(argument(s), ",; ")
+}
+
 // trimScheme removes the https:// or http:// of an address.
 func trimScheme(s string) string {
 	for _, scheme := range []string{"https://", "http://"} {
@@ -201,10 +278,10 @@ func trimScheme(s string) string {
 }
 
 // githubPackage turns the path of a GitHub page (owner/repo.git,
-// owner/repo/tree/main/sub, owner/repo/blob/main/sub/file.go), as copied
-// from a browser, into the path of the package it shows (owner/repo,
-// owner/repo/sub). The branch is dropped: pkg.go.dev shows the latest
-// version.
+// owner/repo/tree/main/sub, owner/repo/blob/main/sub/file.go or any other
+// file), as copied from a browser, into the path of the package it shows
+// (owner/repo, owner/repo/sub). The branch is dropped: pkg.go.dev shows
+// the latest version.
 func githubPackage(path string) string {
 	parts := strings.Split(path, "/")
 	if len(parts) >= 2 {
@@ -213,7 +290,9 @@ func githubPackage(path string) string {
 	if len(parts) >= 4 && (parts[2] == "tree" || parts[2] == "blob") {
 		blob := parts[2] == "blob"
 		parts = append(parts[:2:2], parts[4:]...)
-		if blob && len(parts) > 2 && strings.HasSuffix(parts[len(parts)-1], ".go") {
+		if blob && len(parts) > 2 {
+			// A blob is a file (main.go, README.md, go.mod): its
+			// package is the directory it is in.
 			parts = parts[:len(parts)-1]
 		}
 	}

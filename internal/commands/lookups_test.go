@@ -75,6 +75,17 @@ func TestXKCD(t *testing.T) {
 		"xkcd:optimization":         "1691",
 		"xkcd:927 <@UBOB>":          "927",
 		"xkcd:is it worth the time": "1205",
+		// Leading zeros are still the number.
+		"xkcd:0927":                   "927",
+		"xkcd:#0303":                  "303",
+		"xkcd:0000000000000000000001": "1",
+		"xkcd:+149":                   "149",
+		"xkcd:Wisdom_of_the_Ancients": "979",
+		"xkcd:DenverCoder9":           "979",
+		"xkcd:99999":                  "99999",
+		// Punctuation before the people it is addressed to.
+		"xkcd:927, <@UBOB>":       "927",
+		"xkcd:standards; <@UBOB>": "927",
 	} {
 		got := e.mustServe(t, mention(text))
 		want := call{Op: "reply", Text: "https://xkcd.com/" + n + "/", Unfurl: true}
@@ -85,13 +96,22 @@ func TestXKCD(t *testing.T) {
 			t.Errorf("%q (-want +got):\n%s", text, diff)
 		}
 	}
-	for _, text := range []string{"xkcd:0", "xkcd:-5"} {
+	for _, text := range []string{"xkcd:0", "xkcd:-5", "xkcd:000", "xkcd:#-1", "xkcd:-99999999999999999999"} {
 		got := e.mustServe(t, mention(text))
 		if len(got) != 1 || !strings.Contains(got[0].Text, "numbered from 1") {
 			t.Errorf("%q answered %+v, want one reply saying comics start at 1", text, got)
 		}
 	}
-	for _, text := range []string{"xkcd:", "xkcd:abc", "xkcd:100000", "xkcd:99999999999999999999999", "xkcd:1.5", "xkcd:<!here>"} {
+	// A number, only too big: no comic has it, whether or not it fits
+	// an int. Not echoed, however long it is.
+	for _, text := range []string{"xkcd:100000", "xkcd:99999999999999999999", "xkcd:#99999999999999999999999"} {
+		got := e.mustServe(t, mention(text))
+		if len(got) != 1 || !strings.Contains(got[0].Text, "no xkcd comic") || strings.Contains(got[0].Text, "xkcd.com/") ||
+			strings.Contains(got[0].Text, "I need") || strings.Contains(got[0].Text, "100000") || strings.Contains(got[0].Text, "9999") {
+			t.Errorf("%q answered %+v, want one reply saying there is no such comic", text, got)
+		}
+	}
+	for _, text := range []string{"xkcd:", "xkcd:abc", "xkcd:1.5", "xkcd:12abc", "xkcd:<!here>", "xkcd:no such name"} {
 		got := e.mustServe(t, mention(text))
 		if len(got) != 1 || !strings.Contains(got[0].Text, "comic number") || strings.Contains(got[0].Text, "xkcd.com/") || strings.Contains(got[0].Text, "<!") {
 			t.Errorf("%q answered %+v, want one reply asking for a number or name", text, got)
@@ -121,8 +141,12 @@ func TestDocLinks(t *testing.T) {
 		"ghd/<https://github.com/rs/zerolog>":        "https://pkg.go.dev/github.com/rs/zerolog",
 		"ghd/mattn/go-sqlite3":                       "https://pkg.go.dev/github.com/mattn/go-sqlite3",
 		"ghd/google/go-cmp/cmp/cmpopts#IgnoreFields": "https://pkg.go.dev/github.com/google/go-cmp/cmp/cmpopts#IgnoreFields",
-		// The end of a sentence is not part of the path.
-		"d/x/y.": "https://pkg.go.dev/x/y",
+		// The end of a sentence is not part of the path, nor a comma
+		// before the people it is addressed to.
+		"d/x/y.":                           "https://pkg.go.dev/x/y",
+		"d/net/http,":                      "https://pkg.go.dev/net/http",
+		"ghd/spf13/cobra;":                 "https://pkg.go.dev/github.com/spf13/cobra",
+		"d/<https://pkg.go.dev/net/http>,": "https://pkg.go.dev/net/http",
 		// A symbol written as in code goes to its anchor: pkg.go.dev has
 		// no page at net/http.Client.
 		"d/net/http.Client":       "https://pkg.go.dev/net/http#Client",
@@ -137,6 +161,18 @@ func TestDocLinks(t *testing.T) {
 		"ghd/<https://github.com/spf13/cobra/tree/main/doc>":                    "https://pkg.go.dev/github.com/spf13/cobra/doc",
 		"ghd/<https://github.com/rs/zerolog/blob/master/log/log.go>":            "https://pkg.go.dev/github.com/rs/zerolog/log",
 		"ghd/<https://github.com/rs/zerolog/tree/master|github.com/rs/zerolog>": "https://pkg.go.dev/github.com/rs/zerolog",
+		// Any file's page stands for its directory's package, not only a
+		// .go file's: pkg.go.dev has no page for README.md.
+		"ghd/<https://github.com/spf13/cobra/blob/main/README.md>":    "https://pkg.go.dev/github.com/spf13/cobra",
+		"ghd/<https://github.com/rs/zerolog/blob/master/log/go.mod>":  "https://pkg.go.dev/github.com/rs/zerolog/log",
+		"ghd/<https://github.com/spf13/cobra/blob/main/doc/Makefile>": "https://pkg.go.dev/github.com/spf13/cobra/doc",
+		// pkg.go.dev's own addresses name a version and a tab at times.
+		"d/<https://pkg.go.dev/github.com/spf13/cobra@v1.8.0>":         "https://pkg.go.dev/github.com/spf13/cobra@v1.8.0",
+		"d/<https://pkg.go.dev/github.com/spf13/cobra@v1.8.0#Command>": "https://pkg.go.dev/github.com/spf13/cobra@v1.8.0#Command",
+		"d/<https://pkg.go.dev/github.com/spf13/cobra@v1.8.0/doc>":     "https://pkg.go.dev/github.com/spf13/cobra@v1.8.0/doc",
+		"d/<https://pkg.go.dev/net/http?tab=doc>":                      "https://pkg.go.dev/net/http",
+		"d/<https://pkg.go.dev/net/http@go1.22.0?tab=doc#Client>":      "https://pkg.go.dev/net/http@go1.22.0#Client",
+		"d/pkg.go.dev/golang.org/x/sync@v0.7.0/errgroup":               "https://pkg.go.dev/golang.org/x/sync@v0.7.0/errgroup",
 	} {
 		got := e.mustServe(t, mention(text+" <@UBOB>"))
 		if diff := cmp.Diff([]call{reply(want, "UBOB")}, got); diff != "" {
@@ -147,6 +183,9 @@ func TestDocLinks(t *testing.T) {
 	for _, text := range []string{
 		"d/", "d/net http", "d/../etc/passwd", "d/net//http", "d/foo$bar", "d/net/http#",
 		"d/net/http#a b", "d/<!channel>", "d/.hidden", "d/x/.y", "d/net/http?x=1", "d/" + strings.Repeat("a/", 200) + "a",
+		// A version is for pkg.go.dev addresses, and well formed.
+		"d/net/http@latest", "d/<https://pkg.go.dev/net@/http>", "d/<https://pkg.go.dev/@v1.0.0>",
+		"d/<https://pkg.go.dev/a@v1/b@v2>", "d/<https://pkg.go.dev/a@v1 x>", "d/<https://pkg.go.dev/net/http?tab=doc x>",
 	} {
 		got := e.mustServe(t, mention(text))
 		if len(got) != 1 || !strings.Contains(got[0].Text, "import path") || strings.Contains(got[0].Text, "pkg.go.dev") || strings.Contains(got[0].Text, "<!") {

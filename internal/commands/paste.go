@@ -20,6 +20,13 @@ const MinPasteLines = 10
 // OptOut is the word that keeps a message's code where it is.
 const OptOut = "nolink"
 
+// optOut finds OptOut as a word of its own, in any case: "nolink",
+// "`NoLink`", "(nolink)", but not within a longer word, such as the
+// identifiers noLinkCheck or nolinkify, which are code, not a request.
+// An underscore is not part of the word, since Slack writes italics as
+// _nolink_.
+var optOut = regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}])` + regexp.QuoteMeta(OptOut) + `(?:[^\p{L}\p{N}]|$)`)
+
 // maxFiles bounds the uploaded files shared from one message.
 const maxFiles = 3
 
@@ -40,7 +47,7 @@ func (b *bot) registerPlayground(mx *handler.Mux) {
 // wantsPlayground is the matcher: cheap, no I/O. The deny-list needs the
 // channel cache, so the handler checks it.
 func (b *bot) wantsPlayground(m *handler.Message) bool {
-	if strings.Contains(strings.ToLower(m.Text), OptOut) {
+	if optOut.MatchString(m.Text) {
 		return false
 	}
 	if b.Files != nil && len(goFiles(m)) > 0 {
@@ -59,23 +66,14 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 		return nil
 	}
 
-	if handler.Rehearsed(r) {
-		// Shadow mode: a share would publish the code on the Playground,
-		// though the bot says nothing. Only log what would happen.
-		n := len(goFiles(m))
-		if _, pasted := pastedCode(m.Text); pasted {
-			n++
-		}
-		log.Info().Int("snippets", n).Msg("shadow: would share the code on the Go Playground and reply with the link")
-		return nil
-	}
-
 	var codes [][]byte
 	code, pasted := pastedCode(m.Text)
 	if pasted {
 		codes = append(codes, []byte(code))
 	}
 	if b.Files != nil {
+		// Also in shadow mode: a download shows nobody anything, and only
+		// the file tells whether production would share it.
 		for _, f := range goFiles(m) {
 			data, err := b.Files.Download(ctx, f.URLPrivate)
 			switch {
@@ -91,8 +89,8 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 		}
 	}
 
-	var links []string
 	withheld := false
+	shareable := codes[:0]
 	for _, code := range codes {
 		if kind := secretIn(string(code)); kind != "" {
 			// Public and permanent on the Playground: left where it is.
@@ -101,6 +99,24 @@ func (b *bot) sharePaste(ctx context.Context, m *handler.Message, r handler.Resp
 			withheld = true
 			continue
 		}
+		shareable = append(shareable, code)
+	}
+
+	if handler.Rehearsed(r) {
+		// Shadow mode: a share would publish the code on the Playground,
+		// though the bot says nothing. Only log what would happen; the
+		// note about a secret goes to the responder, which logs it.
+		if len(shareable) > 0 {
+			log.Info().Int("snippets", len(shareable)).Msg("shadow: would share the code on the Go Playground and reply with the link")
+		}
+		if withheld {
+			return r.Ephemeral(ctx, secretNote)
+		}
+		return nil
+	}
+
+	var links []string
+	for _, code := range shareable {
 		link, err := b.Playground.Share(ctx, code)
 		switch {
 		case err == nil:

@@ -151,6 +151,15 @@ func TestPlaygroundPaste(t *testing.T) {
 		{"short block in a long message", message(strings.Repeat("context line {\n", 15) + "```x := 1```"), "", false},
 		{"opt out", message("nolink\n" + slackEscape(long)), "", false},
 		{"opt out, any case", message("NoLink please ```" + slackEscape(long) + "```"), "", false},
+		{"opt out in code quotes", message("`nolink`, thanks ```" + slackEscape(long) + "```"), "", false},
+		{"opt out at the end", message(slackEscape(long) + "\n(nolink)"), "", false},
+		{"opt out in italics", message("_nolink_\n" + slackEscape(long)), "", false},
+		{"opt out in bold", message("*NOLINK* ```" + slackEscape(long) + "```"), "", false},
+		// The word, not a part of an identifier: code that names
+		// noLinkCheck or nolinkify did not ask to be left alone.
+		{"identifier containing the word", message(slackEscape(goCodeWith("noLinkCheck := true"))), goCodeWith("noLinkCheck := true"), true},
+		{"word as a prefix", message(slackEscape(goCodeWith("s = nolinkify(s)"))), goCodeWith("s = nolinkify(s)"), true},
+		{"word as a suffix", message(slackEscape(goCodeWith("x := useNolink"))), goCodeWith("x := useNolink"), true},
 		{"deny-listed by name", message(slackEscape(long), inChannel("COFFTOPIC")), "", false},
 		{"deny-listed by ID", message(slackEscape(long), inChannel("CRANDOM")), "", false},
 	} {
@@ -539,5 +548,68 @@ func TestPlaygroundSecretInFile(t *testing.T) {
 	if len(got) != 2 || !cmp.Equal(got[0], sharedUpload(e.pg.URL + "/p/" + shares[0].ID)[0]) ||
 		got[1].Op != "ephemeral" || !strings.Contains(got[1].Text, "secret") {
 		t.Errorf("calls %+v; want the one link, then a note about the secret", got)
+	}
+}
+
+// TestPlaygroundShadow: in shadow mode nothing is shared, and the log says
+// what production would do: share clean code, and withhold code that seems
+// to hold a secret (telling its poster why), never "would share" for it.
+func TestPlaygroundShadow(t *testing.T) {
+	const clean, leaky = "https://files.slack.test/F1/main.go", "https://files.slack.test/F2/config.go"
+	files := func(urls ...string) func(*handler.Message) {
+		return func(m *handler.Message) {
+			for i, u := range urls {
+				m.Files = append(m.Files, handler.File{ID: fmt.Sprintf("F%d", i+1), Name: u[strings.LastIndexByte(u, '/')+1:], Filetype: "go", URLPrivate: u})
+			}
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		m     *handler.Message
+		share int  // snippets the log says would be shared; 0: no such line
+		note  bool // the poster would be told about a secret
+	}{
+		{"clean paste", message(slackEscape(goCode(12))), 1, false},
+		{"paste with a secret", message(slackEscape(goCodeWith(`client := github.NewClient(nil).WithAuthToken("` + fakeGitHubToken + `")`))), 0, true},
+		{"secret in a block", message("why?\n```" + slackEscape(goCodeWith(`api := slack.New("`+fakeSlackToken+`")`)) + "```"), 0, true},
+		{"a clean file and a leaky one", message("my project", files(clean, leaky)), 1, true},
+		{"clean paste and a leaky file", message(slackEscape(goCode(12)), files(leaky)), 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs strings.Builder
+			e := newEnv(t, func(d *Deps) { d.Log = zerolog.New(&logs) })
+			e.files.files[clean] = []byte("package main\n\nfunc main() {}\n")
+			e.files.files[leaky] = []byte("package main\n\nconst token = \"" + fakeGitHubToken + "\"\n")
+			r := &recorder{m: tt.m, rehearsed: true}
+			if err := e.mx.ServeMessage(t.Context(), tt.m, r); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(e.pg.Shares()); n != 0 {
+				t.Errorf("shadow mode shared %d snippets on the Playground; want none", n)
+			}
+			var would []string
+			for line := range strings.Lines(logs.String()) {
+				if strings.Contains(line, "would share") {
+					would = append(would, line)
+				}
+			}
+			switch {
+			case tt.share == 0 && len(would) != 0:
+				t.Errorf("the log says it would share code production withholds:\n%s", strings.Join(would, ""))
+			case tt.share > 0 && (len(would) != 1 || !strings.Contains(would[0], fmt.Sprintf(`"snippets":%d`, tt.share))):
+				t.Errorf("want one log line that %d snippets would be shared; got:\n%s", tt.share, logs.String())
+			}
+			var want []call
+			if tt.note {
+				// The shadow responder logs this instead of sending it.
+				want = []call{{Op: "ephemeral", To: "UASKER", Text: secretNote}}
+			}
+			if diff := cmp.Diff(want, r.calls); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			if strings.Contains(logs.String(), fakeGitHubToken) || strings.Contains(logs.String(), fakeSlackToken) {
+				t.Errorf("the log holds the secret:\n%s", logs.String())
+			}
+		})
 	}
 }

@@ -46,8 +46,8 @@ var (
 )
 
 // RateLimitedError is the error of a share the playground turned away with
-// 429; RetryAfter is the wait it asked for (Retry-After in seconds), 0 when
-// it named none.
+// 429; RetryAfter is the wait it asked for (Retry-After, in seconds or as an
+// HTTP date; at most an hour), 0 when it named none in the future.
 type RateLimitedError struct {
 	RetryAfter time.Duration
 	Err        error
@@ -125,11 +125,7 @@ func (c *Client) Share(ctx context.Context, code []byte) (string, error) {
 		err := fmt.Errorf("playground: share: %s: %q", resp.Status, msg)
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests:
-			rl := &RateLimitedError{Err: err}
-			if n, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && n > 0 {
-				rl.RetryAfter = time.Duration(min(n, 3600)) * time.Second
-			}
-			return "", rl
+			return "", &RateLimitedError{RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()), Err: err}
 		case resp.StatusCode == http.StatusRequestTimeout:
 			// The playground, or a proxy before it, gave up waiting for
 			// the request: a timeout, which a retry may get past.
@@ -170,6 +166,39 @@ func IsDefault(base string) bool {
 		return true
 	}
 	return false
+}
+
+// maxRetryAfter bounds the wait of a RateLimitedError: a playground that
+// asks for longer gets this, so that a wrong header cannot park the event
+// for days.
+const maxRetryAfter = time.Hour
+
+// retryAfter reads a Retry-After value, which RFC 9110 (section 10.2.3)
+// allows as whole seconds or as an HTTP date, into a wait from now of
+// whole seconds, at most maxRetryAfter. It is 0 for a value it cannot
+// read and for a date that has passed.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// Digits only; too many of them for a uint64 is a very long wait.
+		if n >= uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		return time.Duration(n) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	d := t.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	// Rounded up: a retry a moment early would meet another 429.
+	return min((d + time.Second - 1).Truncate(time.Second), maxRetryAfter)
 }
 
 func validID(id string) bool {

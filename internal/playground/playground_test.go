@@ -222,3 +222,66 @@ func TestFakeRoutes(t *testing.T) {
 		t.Errorf("%d shares recorded for requests that were not shares", n)
 	}
 }
+
+// TestShareRetryAfter: a 429's Retry-After may be seconds or an HTTP date
+// (RFC 9110, section 10.2.3); either becomes the wait the error carries.
+func TestShareRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		header   func() string
+		min, max time.Duration
+	}{
+		{"seconds", func() string { return "7" }, 7 * time.Second, 7 * time.Second},
+		{"none", func() string { return "" }, 0, 0},
+		{"HTTP date", func() string { return time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat) }, 118 * time.Second, 120 * time.Second},
+		{"HTTP date in the past", func() string { return time.Now().Add(-time.Minute).UTC().Format(http.TimeFormat) }, 0, 0},
+		{"too long", func() string { return "99999999999999999999" }, time.Hour, time.Hour},
+		{"nonsense", func() string { return "soon" }, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if v := tt.header(); v != "" {
+					w.Header().Set("Retry-After", v)
+				}
+				http.Error(w, "slow down", http.StatusTooManyRequests)
+			}))
+			defer srv.Close()
+			c := &Client{BaseURL: srv.URL}
+			_, err := c.Share(t.Context(), []byte(hello))
+			rl, ok := errors.AsType[*RateLimitedError](err)
+			if !ok {
+				t.Fatalf("err = %v, want a *RateLimitedError", err)
+			}
+			if rl.RetryAfter < tt.min || rl.RetryAfter > tt.max {
+				t.Errorf("RetryAfter = %v, want between %v and %v", rl.RetryAfter, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+func TestRetryAfterValue(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 400e6, time.UTC)
+	for _, tt := range []struct {
+		v    string
+		want time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{" 30 ", 30 * time.Second},
+		{"3600", time.Hour},
+		{"86400", time.Hour},
+		{"-5", 0},
+		{"1.5", 0},
+		{"Sat, 01 Mar 2025 12:01:00 GMT", 60 * time.Second}, // 59.6s, rounded up
+		{"Saturday, 01-Mar-25 12:00:10 GMT", 10 * time.Second},
+		{"Sat Mar  1 12:00:05 2025", 5 * time.Second},
+		{"Sat, 01 Mar 2025 12:00:00 GMT", 0},
+		{"Sat, 01 Mar 2025 11:00:00 GMT", 0},
+		{"Sun, 02 Mar 2025 12:00:00 GMT", time.Hour},
+		{"tomorrow", 0},
+	} {
+		if got := retryAfter(tt.v, now); got != tt.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}
