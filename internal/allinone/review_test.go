@@ -3,7 +3,10 @@ package allinone
 import (
 	"context"
 	"net"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,5 +150,142 @@ func TestLiveTwiceSaysWhy(t *testing.T) {
 	}
 	if !strings.Contains(out, "once a day") {
 		t.Errorf("the second /live posts nothing, and the console does not say why:\n%s", out)
+	}
+}
+
+// Someone who talks in a channel they are not in, such as a new person
+// in a channel /in made, joins it first, as Slack has them do: the
+// bot's ephemeral note to them reaches them instead of being refused
+// (user_not_in_channel), logged as an error and dead-lettered.
+func TestNewcomerInNewChannel(t *testing.T) {
+	var code strings.Builder
+	code.WriteString("\"\"\"\npackage main\n\nimport \"fmt\"\n\nfunc main() {\n")
+	for range 10 {
+		code.WriteString("\tfmt.Println(\"hello\")\n")
+	}
+	code.WriteString("}\n\"\"\"\n")
+	out, logs, err := runLocalLogs(t, nil, Options{}, "/as dave\n/in #gophers\n"+code.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "chat.postEphemeral #gophers to @dave:") || strings.Contains(out, "[answered") {
+		t.Errorf("the paste note did not reach dave:\n%s", out)
+	}
+	if logs.Contains(`"level":"error"`) {
+		t.Errorf("errors logged:\n%s", logs)
+	}
+}
+
+// holdWriter is a console Out whose first write holds on until release
+// is closed: the console writes under its output lock, so the lock is
+// held until then. It reports writes made while another is in progress.
+type holdWriter struct {
+	t                *testing.T
+	entered, release chan struct{}
+	busy             atomic.Bool
+	mu               sync.Mutex
+	writes           []string
+}
+
+func (w *holdWriter) Write(p []byte) (int, error) {
+	if !w.busy.CompareAndSwap(false, true) {
+		w.t.Errorf("%q written while another write is in progress", p)
+	} else {
+		defer w.busy.Store(false)
+	}
+	w.mu.Lock()
+	first := len(w.writes) == 0
+	w.writes = append(w.writes, string(p))
+	w.mu.Unlock()
+	if first {
+		close(w.entered)
+		<-w.release
+	}
+	return len(p), nil
+}
+
+// The note a command prints when the bot posted nothing ("the bot posted
+// nothing about ...") goes through the console's output lock, as all
+// else the console prints: written past it, it races with the bot's
+// calls printed between lines by another goroutine.
+func TestPostNoteUnderConsoleLock(t *testing.T) {
+	cfg, err := config.Load(func(string) string { return "" }, config.AllInOne)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := simulate(&cfg, zerolog.Nop(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.postWait = 10 * time.Millisecond
+	w := &holdWriter{t: t, entered: make(chan struct{}), release: make(chan struct{})}
+	s.console(context.Background(), Options{Out: w}, "http://127.0.0.1:1/slack/events", "secret",
+		func(context.Context) error { return nil })
+	go s.con.Interject("chat.postMessage #random: printed between two lines\n")
+	<-w.entered // the console's output lock is held until w.release
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.waitPost(context.Background(), s.lastSeq(), cfg.GerritChannel, "the CL", "")
+	}()
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !waitsForLock("waitPost") {
+		select {
+		case <-done:
+			close(w.release)
+			t.Fatalf("the note was written while the console's output lock was held: %q", w.writes)
+		case <-deadline:
+			close(w.release)
+			t.Fatal("waitPost neither wrote its note nor waited for the console's output lock")
+		case <-tick.C:
+		}
+	}
+	close(w.release)
+	<-done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.writes) != 2 || !strings.Contains(w.writes[1], "the bot posted nothing about the CL") {
+		t.Errorf("writes %q; want the interjection, then the note", w.writes)
+	}
+}
+
+// waitsForLock reports whether a goroutine whose stack names fn waits to
+// take a sync.Mutex.
+func waitsForLock(fn string) bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "[sync.Mutex.Lock") && strings.Contains(g, "."+fn+"(") {
+			return true
+		}
+	}
+	return false
+}
+
+// The commands that drive the simulated services each need what the
+// README's usage names (/merge SUBJECT, /episode TITLE, /live TITLE):
+// without it they refuse at once, saying what they want.
+func TestSimulationCommandsWantArgument(t *testing.T) {
+	cfg, err := config.Load(func(string) string { return "" }, config.AllInOne)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := simulate(&cfg, zerolog.Nop(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, cmd := range s.commands() {
+		// No background tasks poll here: a command that went ahead would
+		// wait for them until ctx ends, and fail for another reason.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := cmd.Run(ctx, "")
+		cancel()
+		if err == nil || !strings.HasPrefix(err.Error(), name+" wants ") {
+			t.Errorf("%s with nothing after it: %v; want it refused, saying what it wants", name, err)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,8 +32,9 @@ type Simulation struct {
 	Live       *fakeweb.Live
 	web        *server
 	log        zerolog.Logger
-	cfg        config.Config // as pointed at the simulation
-	out        io.Writer     // the console's
+	cfg        config.Config    // as pointed at the simulation
+	con        *console.Console // prints the commands' notes under its output lock
+	postWait   time.Duration    // how long a command waits for the bot's post; 0 is 5s
 	episodes   int
 	userTag    string       // in the IDs of people the console adds; "" leaves them to the fake
 	users      atomic.Int64 // people the console added
@@ -221,7 +221,6 @@ func (p *printer) flush() {
 // console returns the body of the console goroutine.
 func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret string, idle func(context.Context) error) func(context.Context) error {
 	p := &printer{fake: s.Slack, all: o.AllCalls}
-	s.out = o.Out
 	c := &console.Console{
 		Out: o.Out, GatewayURL: gatewayURL, SigningSecret: secret,
 		TeamID: s.Slack.TeamID(), AppID: simAppID, Session: o.Session,
@@ -234,6 +233,7 @@ func (s *Simulation) console(ctx context.Context, o Options, gatewayURL, secret 
 		},
 	}
 	p.emit = c.Interject
+	s.con = c
 	return func(ctx context.Context) error {
 		// Wait for the first idle moment so start-up calls are not mixed
 		// into the first line's output. The background tasks begin with
@@ -299,7 +299,7 @@ func (s *Simulation) commands() map[string]console.Command {
 		}},
 		"/episode": {Usage: "/episode TITLE", Help: "a new episode appears in the simulated Go Time feed", Run: func(ctx context.Context, arg string) error {
 			if arg == "" {
-				return fmt.Errorf("/episode wants a title")
+				return fmt.Errorf("/episode wants a title, such as \"Testing in Go\"")
 			}
 			if err := polled(ctx, s.Feed.Requests); err != nil {
 				return err
@@ -313,6 +313,9 @@ func (s *Simulation) commands() map[string]console.Command {
 			return s.waitPost(ctx, seq, s.cfg.Feeds[0].Channel, "the episode", "")
 		}},
 		"/live": {Usage: "/live TITLE", Help: "the simulated Go Time show goes live (announced at most once a day)", Run: func(ctx context.Context, arg string) error {
+			if arg == "" {
+				return fmt.Errorf("/live wants the show's title, such as \"Go Time: what's new in Go\"")
+			}
 			if err := polled(ctx, s.Live.Requests); err != nil {
 				return err
 			}
@@ -360,7 +363,11 @@ func (s *Simulation) waitPost(ctx context.Context, seq int, channel, what, why s
 	if !ok {
 		return fmt.Errorf("no channel #%s in the simulated workspace", channel)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	wait := s.postWait
+	if wait == 0 {
+		wait = 5 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	_, err := s.Slack.WaitFor(wctx, func(calls []slackfake.Call) bool {
 		for _, c := range calls {
@@ -377,7 +384,9 @@ func (s *Simulation) waitPost(ctx context.Context, seq int, channel, what, why s
 		case why == "":
 			why = "see the logs for why"
 		}
-		fmt.Fprintf(s.out, "(the bot posted nothing about %s within 5s; %s)\n", what, why)
+		// Through the console, under its lock: the bot's calls between
+		// lines are printed from another goroutine.
+		s.con.Interject(fmt.Sprintf("(the bot posted nothing about %s within %v; %s)\n", what, wait, why))
 	}
 	return ctx.Err()
 }

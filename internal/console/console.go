@@ -466,6 +466,22 @@ func (c *Console) ts() string {
 func (c *Console) say(ctx context.Context, text string, files []map[string]any) error {
 	uid, _ := c.Workspace.User(c.user)
 	chID, chType := c.where()
+	if chType == "channel" && !c.Workspace.Member(uid, chID) {
+		// Slack lets only members post in a channel, and its client has
+		// the person join first; the bot's ephemeral notes to someone
+		// who is not in the channel would be refused.
+		c.printf("(@%s joins #%s first: only members post in a channel)\n", c.user, c.channel)
+		if err := c.joined(ctx, uid, chID); err != nil {
+			return err
+		}
+		// One joins before typing: what the bot does about the join
+		// comes first, as it would in Slack, and prints in that order.
+		if c.Idle != nil {
+			if err := c.Idle(ctx); err != nil {
+				return fmt.Errorf("console: waiting for the bot: %w", err)
+			}
+		}
+	}
 	enc, mentioned := c.encode(text)
 	ts := c.ts()
 	ev := map[string]any{
@@ -511,13 +527,22 @@ func (c *Console) teamJoin(ctx context.Context) error {
 
 func (c *Console) channelJoin(ctx context.Context, name string) error {
 	uid, _ := c.Workspace.User(c.user)
-	chID, _ := c.Workspace.Channel(name)
+	chID, created := c.Workspace.Channel(name)
+	if created {
+		c.printf("(created #%s)\n", name)
+	}
 	c.channel, c.thread = name, ""
 	if c.Workspace.Member(uid, chID) {
 		// Slack sends nothing for someone who is already there.
 		c.printf("(@%s is already in #%s)\n", c.user, name)
 		return nil
 	}
+	return c.joined(ctx, uid, chID)
+}
+
+// joined adds the person uid to the channel chID and sends the
+// member_joined_channel event Slack sends then.
+func (c *Console) joined(ctx context.Context, uid, chID string) error {
 	c.Workspace.JoinChannel(uid, chID)
 	return c.post(ctx, map[string]any{
 		"type": "member_joined_channel", "user": uid, "channel": chID,
@@ -603,8 +628,9 @@ func (c *Console) printf(format string, args ...any) {
 }
 
 // Interject prints s, output that did not come from a line (the bot's
-// calls between two lines), from any goroutine. While the console waits at
-// its prompt, s goes on a line of its own and the prompt is shown again.
+// calls between two lines) or that a command added through Commands
+// prints, from any goroutine. While the console waits at its prompt, s
+// goes on a line of its own and the prompt is shown again.
 func (c *Console) Interject(s string) {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()

@@ -18,7 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// workspace is a hand-written Workspace that keeps state.
+// workspace is a hand-written Workspace that keeps state. As in the
+// simulated workspace, everyone is in #general (C1), new people too.
 type workspace struct {
 	users, channels map[string]string
 	members         map[string][]string
@@ -29,7 +30,7 @@ func newWorkspace() *workspace {
 	return &workspace{
 		users:    map[string]string{"alice": "U1", "bob": "U2"},
 		channels: map[string]string{"general": "C1", "newbies": "C2"},
-		members:  map[string][]string{},
+		members:  map[string][]string{"C1": {"U1", "U2"}},
 		files:    map[string][]byte{},
 	}
 }
@@ -41,6 +42,7 @@ func (w *workspace) User(name string) (string, bool) {
 	}
 	id := fmt.Sprintf("U%d", len(w.users)+1)
 	w.users[name] = id
+	w.members["C1"] = append(w.members["C1"], id)
 	return id, true
 }
 func (w *workspace) UserID(name string) (string, bool) { id, ok := w.users[name]; return id, ok }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // A signal (ctx cancelled) must stop Run even while it waits for input: the
@@ -103,5 +105,80 @@ func TestScriptFailedLine(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "! unknown command /nosuch") {
 		t.Errorf("the failure was not printed:\n%s", out)
+	}
+}
+
+// In Slack only a channel's members post in it: someone who talks in a
+// channel they are not in (a new person, a channel /in just made) joins
+// it first, as the Slack client asks them to, with the member_joined_channel
+// event that brings. Without it the bot's ephemeral notes to them are
+// refused with user_not_in_channel. The console says it did so.
+func TestSpeakerJoinsChannel(t *testing.T) {
+	c, g, out := setup(t, "secret")
+	script := "/as dave\n/in #gophers\nhello\nagain\n/in #general\nin general\n"
+	if err := c.Run(context.Background(), strings.NewReader(script), true, false); err != nil {
+		t.Fatal(err)
+	}
+	type ev struct{ Type, Channel, User, Text string }
+	var got []ev
+	for _, e := range g.events {
+		s := func(k string) string { v, _ := e[k].(string); return v }
+		got = append(got, ev{s("type"), s("channel"), s("user"), s("text")})
+	}
+	want := []ev{
+		{"member_joined_channel", "C3", "U3", ""},
+		{"message", "C3", "U3", "hello"},
+		{"message", "C3", "U3", "again"},
+		{"message", "C1", "U3", "in general"}, // there already, as every member
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if !c.Workspace.Member("U3", "C3") {
+		t.Error("dave is not a member of #gophers after talking there")
+	}
+	if n := strings.Count(out.String(), "(@dave joins #gophers"); n != 1 {
+		t.Errorf("the console noted the join %d times, want once:\n%s", n, out)
+	}
+}
+
+// /join #channel of a channel the workspace lacks makes it, as /in does,
+// and says so as /in does: a typo is seen at once, not taken in silence.
+func TestJoinNewChannelSaysCreated(t *testing.T) {
+	c, g, out := setup(t, "secret")
+	if err := c.Run(context.Background(), strings.NewReader("/join #brand-new\n"), true, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "(created #brand-new)") {
+		t.Errorf("no note that #brand-new was created:\n%s", out)
+	}
+	if len(g.events) != 1 || g.events[0]["type"] != "member_joined_channel" {
+		t.Errorf("events %v; want alice's member_joined_channel", g.events)
+	}
+}
+
+// The join a message brings is handled before the message is sent, as in
+// Slack, where one joins before typing: what the bot does about the join
+// (the welcome in #newbies) is printed before its answer to the message,
+// not in whichever order the two are handled.
+func TestSpeakerJoinHandledFirst(t *testing.T) {
+	c, g, _ := setup(t, "secret")
+	c.Idle = func(context.Context) error {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.events = append(g.events, map[string]any{"type": "(idle)"})
+		return nil
+	}
+	if err := c.Run(context.Background(), strings.NewReader("/as dave\n/in #newbies\nhello\n"), true, false); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range g.events {
+		got = append(got, e["type"].(string))
+	}
+	// An idle wait after each line, and one between the join and the message.
+	want := []string{"(idle)", "(idle)", "member_joined_channel", "(idle)", "message", "(idle)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events and idle waits (-want +got):\n%s", diff)
 	}
 }
