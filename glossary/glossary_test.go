@@ -306,6 +306,27 @@ func TestLookup(t *testing.T) {
 		{"GC", "gc"},
 		{"cmd/compile", "gc"},
 		{"garbage collection", "garbage collector"},
+		{"green tea", "garbage collector"},
+		{"errors.Join", "error wrapping"},
+		{"errors.Unwrap", "error wrapping"},
+		{"errors.New", "error"},
+		{"go directive", "toolchain"},
+		{"toolchain directive", "toolchain"},
+		{"GONOPROXY", "GOPROXY"},
+		{"private modules", "GOPROXY"},
+		{"GONOSUMDB", "checksum database"},
+		{"module cache", "GOPATH"},
+		{"GOMODCACHE", "GOPATH"},
+		{"iter.Pull", "iterator"},
+		{"pull iterators", "iterator"},
+		{"gccgo", "gc"},
+		{"-gcflags", "gc"},
+		{"golint", "staticcheck"},
+		{"GOBIN", "go install"},
+		{"cmp", "cmp package"},
+		{"cmp.Ordered", "cmp package"},
+		{"builtins", "built-in function"},
+		{"built-in functions", "built-in function"},
 
 		{"", ""},
 		{"   ", ""},
@@ -553,6 +574,59 @@ func BenchmarkSuggest(b *testing.B) {
 		b.Run(fmt.Sprintf("%.20s", q), func(b *testing.B) {
 			for b.Loop() {
 				g.Suggest(q, 3)
+			}
+		})
+	}
+}
+
+// TestDefinitionFacts pins down facts of current Go (1.26) that entries once
+// got wrong or left out: each definition must say the first strings and must
+// not say the second.
+func TestDefinitionFacts(t *testing.T) {
+	g := Default()
+	tests := []struct {
+		term    string
+		want    []string
+		notWant []string
+	}{
+		// The container-aware default only applies to modules declaring
+		// go 1.25 or later, and setting GOMAXPROCS turns it off.
+		{"GOMAXPROCS", []string{"Go 1.25", "go 1.25 or later", "container", "set it yourself"}, nil},
+		// Go 1.26 made the Green Tea collector the default.
+		{"garbage collector", []string{"Go 1.26", "Green Tea", "does not move objects"}, nil},
+		// Go 1.25 added the ignore directive.
+		{"go.mod", []string{"ignore", "toolchain", "tool", "godebug"}, nil},
+		// GOPRIVATE skips the checksum database as well as the proxy; the
+		// default GOPROXY holds a comma that chat would fold into a link.
+		{"GOPROXY", []string{"GOPRIVATE", "GONOPROXY", "checksum database", "proxy.golang.org"}, []string{"proxy.golang.org,direct"}},
+		// The log holds the versions someone asked for, not every one.
+		{"checksum database", []string{"GONOSUMDB", "GOPRIVATE"}, []string{"every public module version"}},
+		// "slices and maps return them" read as if slice and map values did.
+		{"iterator", []string{"Go 1.23", "iter.Pull", "slices.All", "maps.Keys"}, []string{"slices and maps return them"}},
+		{"error wrapping", []string{"errors.Join", "errors.Unwrap"}, nil},
+		{"error", []string{"errors.New", "fmt.Errorf"}, nil},
+		{"gc", []string{"gccgo", "-gcflags"}, nil},
+		{"staticcheck", []string{"golint", "go vet"}, nil},
+		{"GOPATH", []string{"GOMODCACHE"}, nil},
+		{"toolchain", []string{"go line", "minimum", "GOTOOLCHAIN", "toolchain line"}, nil},
+		{"cmp package", []string{"Go 1.21", "cmp.Ordered", "cmp.Compare", "cmp.Or"}, nil},
+		{"built-in function", []string{"min", "max", "clear", "package builtin"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.term, func(t *testing.T) {
+			e, ok := g.Lookup(tt.term)
+			if !ok || e.Term != tt.term {
+				t.Fatalf("Lookup(%q) = %q, %v; want the entry itself", tt.term, e.Term, ok)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(e.Definition, w) {
+					t.Errorf("definition does not mention %q: %q", w, e.Definition)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(e.Definition, w) {
+					t.Errorf("definition still says %q: %q", w, e.Definition)
+				}
 			}
 		})
 	}

@@ -134,8 +134,8 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "iterator",
-		Aliases:    []string{"range over func", "range over function", "iter.Seq", "iter.Seq2", "push iterator", "iter"},
-		Definition: "Since Go 1.23 for range can loop over a function such as func(yield func(V) bool): the function calls yield for each value, and yield returns false when the loop stops early, as with break or return. Package iter names these shapes Seq and Seq2, and slices and maps return them.",
+		Aliases:    []string{"range over func", "range over function", "iter.Seq", "iter.Seq2", "push iterator", "pull iterator", "iter.Pull", "iter"},
+		Definition: "Since Go 1.23 for range can loop over a function such as func(yield func(V) bool): the function calls yield for each value, and yield returns false when the loop stops early, as with break or return. Package iter names these shapes Seq and Seq2, functions such as slices.All and maps.Keys return them, and iter.Pull turns one into a next function to call.",
 		Link:       blog + "range-functions",
 	},
 	{
@@ -495,6 +495,12 @@ var builtin = []Entry{
 		Link:       spec + "Deletion_of_map_elements",
 	},
 	{
+		Term:       "built-in function",
+		Aliases:    []string{"builtin", "built-in", "builtin function", "package builtin"},
+		Definition: "Go has a small set of predeclared functions that need no import: append, cap, clear, close, complex, copy, delete, imag, len, make, max, min, new, panic, print, println, real and recover. Several work on many kinds of type at once, as len does on strings, slices, maps and channels, and make and new take a type as an argument; package builtin documents them.",
+		Link:       spec + "Built-in_functions",
+	},
+	{
 		Term:       "min",
 		Aliases:    []string{"max", "min and max"},
 		Definition: "The built-ins min and max, added in Go 1.21, return the smallest or largest of one or more values of an ordered type, such as numbers or strings. For floating-point arguments, a NaN anywhere makes the result NaN.",
@@ -509,13 +515,13 @@ var builtin = []Entry{
 	// Errors.
 	{
 		Term:       "error",
-		Aliases:    []string{"error interface", "error handling", "if err != nil"},
-		Definition: "error is the predeclared interface with a single method, Error() string. Functions report failure by returning an error as their last result, and callers check if err != nil right away, usually adding context before passing it up.",
+		Aliases:    []string{"error interface", "error handling", "if err != nil", "errors.New"},
+		Definition: "error is the predeclared interface with a single method, Error() string. Functions report failure by returning an error, made with errors.New or fmt.Errorf, as their last result, and callers check if err != nil right away, usually adding context before passing it up.",
 		Link:       spec + "Errors",
 	},
 	{
 		Term:       "error wrapping",
-		Aliases:    []string{"wrapping", "wrap", "%w", "fmt.Errorf", "unwrap"},
+		Aliases:    []string{"wrapping", "wrap", "%w", "fmt.Errorf", "unwrap", "errors.Unwrap", "errors.Join"},
 		Definition: "Wrapping adds context to an error while keeping the original inside, usually with fmt.Errorf(\"reading config: %w\", err). errors.Is and errors.As search everything wrapped inside, errors.Unwrap removes one layer, and since Go 1.20 one error can wrap several, as errors.Join does.",
 		Link:       blog + "go1.13-errors",
 	},
@@ -558,13 +564,13 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "GOMAXPROCS",
-		Definition: "GOMAXPROCS is the number of OS threads that may run Go code at the same moment. It defaults to the number of usable CPUs, and since Go 1.25 it also respects a Linux container's CPU limit and follows changes to it.",
+		Definition: "GOMAXPROCS is the number of OS threads that may run Go code at the same moment. It defaults to the number of CPUs the process may use. Since Go 1.25, in modules whose go.mod says go 1.25 or later, a Linux container's CPU limit lowers that default too, and the runtime updates it when the CPU count or that limit changes, unless you set it yourself.",
 		Link:       pkg + "runtime#GOMAXPROCS",
 	},
 	{
 		Term:       "garbage collector",
-		Aliases:    []string{"garbage collection"},
-		Definition: "Go frees unreachable heap memory automatically with a concurrent mark-and-sweep collector that runs alongside your goroutines and stops them only very briefly. It does not move objects, and GOGC and GOMEMLIMIT tune how often it runs.",
+		Aliases:    []string{"garbage collection", "green tea", "green tea gc"},
+		Definition: "Go frees unreachable heap memory automatically with a concurrent mark-and-sweep collector that runs alongside your goroutines and stops them only very briefly. It does not move objects, and GOGC and GOMEMLIMIT tune how often it runs. Since Go 1.26 it marks with the Green Tea design by default, which scans small objects that share a span of memory together, for better use of CPU caches.",
 		Link:       doc + "gc-guide",
 	},
 	{
@@ -572,7 +578,7 @@ var builtin = []Entry{
 		// "gc or gccgo"), but people also write GC for the collector: the
 		// definition answers the first and points to the second.
 		Term:       "gc",
-		Aliases:    []string{"gc compiler", "go compiler", "compiler", "cmd/compile"},
+		Aliases:    []string{"gc compiler", "go compiler", "compiler", "cmd/compile", "gccgo", "gcflags"},
 		Definition: "gc is the name of Go's standard compiler toolchain, the one the go command runs (cmd/compile), as opposed to gccgo, the GCC-based alternative; runtime.Compiler reports which one built a binary, and go build -gcflags passes flags to it. Written GC, it usually means the garbage collector instead, which you can look up by that name.",
 		Link:       doc + "faq#What_compiler_technology_is_used_to_build_the_compilers",
 	},
@@ -721,7 +727,7 @@ var builtin = []Entry{
 	{
 		Term:       "go.mod",
 		Aliases:    []string{"go mod file", "gomod"},
-		Definition: "The file at a module's root that gives its module path and the Go version it needs, and lists required modules with their minimum versions. It may also hold replace, exclude, retract, toolchain, tool and godebug lines; the go command edits it for you.",
+		Definition: "The file at a module's root that gives its module path and the Go version it needs, and lists required modules with their minimum versions. It may also hold replace, exclude, retract, toolchain, tool, ignore and godebug lines; the go command edits it for you.",
 		Link:       doc + "modules/gomod-ref",
 	},
 	{
@@ -732,19 +738,20 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "checksum database",
-		Aliases:    []string{"sumdb", "sum.golang.org", "GOSUMDB"},
-		Definition: "sum.golang.org is a public, append-only log of the go.sum lines of every public module version. The go command consults it before trusting a version it has not seen, so everyone gets the same code for the same version; GONOSUMDB or GOPRIVATE exempt private modules.",
+		Aliases:    []string{"sumdb", "sum.golang.org", "GOSUMDB", "GONOSUMDB"},
+		Definition: "sum.golang.org is a public, append-only log of the go.sum lines of public module versions. The go command consults it before trusting a version it has not seen, so everyone gets the same code for the same version; GONOSUMDB or GOPRIVATE exempt private modules.",
 		Link:       mod + "checksum-database",
 	},
 	{
 		Term:       "GOPROXY",
-		Aliases:    []string{"module proxy", "proxy.golang.org", "module mirror", "GOPRIVATE"},
-		Definition: "GOPROXY lists the servers the go command downloads modules from; the default, https://proxy.golang.org,direct, falls back to fetching from version control. GOPRIVATE and GONOPROXY name modules that must skip the proxy.",
+		Aliases:    []string{"module proxy", "proxy.golang.org", "module mirror", "GOPRIVATE", "GONOPROXY", "private module"},
+		Definition: "GOPROXY lists, separated by commas, the servers the go command downloads modules from. By default it asks the Go module mirror, proxy.golang.org, and fetches straight from version control (direct) when the mirror does not have a module. GOPRIVATE names private modules, which skip both the proxy and the checksum database; GONOPROXY skips only the proxy.",
 		Link:       mod + "module-proxy",
 	},
 	{
 		Term:       "GOPATH",
-		Definition: "GOPATH, by default $HOME/go, is where the go command keeps downloaded modules (in pkg/mod) and installs binaries (in bin). Before modules every project had to live under $GOPATH/src; today code can live anywhere.",
+		Aliases:    []string{"module cache", "GOMODCACHE"},
+		Definition: "GOPATH, by default $HOME/go, is where the go command keeps downloaded modules (in pkg/mod, unless GOMODCACHE says otherwise) and installs binaries (in bin, unless GOBIN does). Before modules every project had to live under $GOPATH/src; today code can live anywhere.",
 		Link:       goCmd + "GOPATH_environment_variable",
 	},
 	{
@@ -790,7 +797,7 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "toolchain",
-		Aliases:    []string{"GOTOOLCHAIN", "go toolchain"},
+		Aliases:    []string{"GOTOOLCHAIN", "go toolchain", "toolchain directive", "go directive"},
 		Definition: "Since Go 1.21 the go line in go.mod is a minimum requirement, and a go command that is too old downloads and runs the newer toolchain the module asks for. The GOTOOLCHAIN setting controls this, and a toolchain line can name a preferred version.",
 		Link:       doc + "toolchain",
 	},
@@ -811,6 +818,7 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "go install",
+		Aliases:    []string{"GOBIN"},
 		Definition: "go install builds main packages and puts the binaries in GOBIN, by default $GOPATH/bin. With a version, as in go install golang.org/x/tools/gopls@latest, it installs a tool regardless of the module you are in.",
 		Link:       goCmd + "Compile_and_install_packages_and_dependencies",
 	},
@@ -965,7 +973,8 @@ var builtin = []Entry{
 	},
 	{
 		Term:       "staticcheck",
-		Definition: "Staticcheck is a widely used third-party linter by Dominik Honnef. It finds bugs, performance problems, needless complexity and uses of deprecated APIs beyond what go vet looks for.",
+		Aliases:    []string{"golint"},
+		Definition: "Staticcheck is a widely used third-party linter by Dominik Honnef. It finds bugs, performance problems, needless complexity and uses of deprecated APIs beyond what go vet looks for. The deprecated and frozen golint names it and go vet as what to use instead.",
 		Link:       pkg + "honnef.co/go/tools/cmd/staticcheck",
 	},
 	{
@@ -1094,6 +1103,12 @@ var builtin = []Entry{
 		Aliases:    []string{"package maps", "maps.Keys"},
 		Definition: "Package maps, added in Go 1.21, has generic helpers for maps such as Clone, Copy, Equal and DeleteFunc. Go 1.23 added maps.Keys and maps.Values, which return iterators rather than slices, so slices.Sorted(maps.Keys(m)) gives the keys in order.",
 		Link:       pkg + "maps",
+	},
+	{
+		Term:       "cmp package",
+		Aliases:    []string{"cmp", "package cmp", "cmp.Ordered", "cmp.Compare", "cmp.Or"},
+		Definition: "Package cmp, added in Go 1.21, holds what comparing and sorting code needs: the constraint cmp.Ordered for types that support < and >, cmp.Compare and cmp.Less, which also order NaNs, and, since Go 1.22, cmp.Or, which returns the first of its arguments that is not the zero value.",
+		Link:       pkg + "cmp",
 	},
 	{
 		Term:       "log/slog",
