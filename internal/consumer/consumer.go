@@ -15,7 +15,10 @@
 //     a message and as an app_mention, and the app_mention is answered;
 //   - in a group DM, where Slack sends the message and may send the
 //     app_mention too, the twin of the one handled first (the first claims
-//     the message in Redis, gopherbot:effects:message:<channel>:<ts>);
+//     the message in Redis, gopherbot:effects:message:<channel>:<ts>). The
+//     claim stays with the first when its handling fails: its retries
+//     answer, and if it is dead-lettered the message goes unanswered, as
+//     any message whose event is (see ledger.claimMessage);
 //   - a message event older than Config.MessageMaxAge when it is handled
 //     (a late answer confuses people more than none). Join events have no
 //     age limit: a welcome is still welcome after an outage.
@@ -32,6 +35,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -200,12 +204,24 @@ func (c *Consumer) consumeWhileRedisAnswers(ctx context.Context, q *workqueue.Qu
 	if limit <= 0 {
 		limit = 30 * time.Second
 	}
-	lost := make(chan struct{}, 1)
-	back := make(chan struct{}, 1)
+	// What the heartbeat said last is what counts: Redis may be lost and
+	// back more than once while a round drains its handlers, and a loss
+	// already over must neither stop the next round nor make it wait for
+	// a return that was reported before it.
+	var redisLost atomic.Bool
+	changed := make(chan struct{}, 1)
 	hb := heartbeat.New(heartbeat.Redis(c.rdb), heartbeat.Options{
-		Limit:  limit,
-		OnLost: func(err error) { notify(lost); c.log.Error().Err(err).Msg("Redis lost: stopped taking work") },
-		OnBack: func() { notify(back); c.log.Info().Msg("Redis is back: taking work again") },
+		Limit: limit,
+		OnLost: func(err error) {
+			redisLost.Store(true)
+			notify(changed)
+			c.log.Error().Err(err).Msg("Redis lost: stopped taking work")
+		},
+		OnBack: func() {
+			redisLost.Store(false)
+			notify(changed)
+			c.log.Info().Msg("Redis is back: taking work again")
+		},
 	}, c.log)
 	// The heartbeat stops with Run, also when Run returns on its own
 	// while ctx is live: its caller then closes the Redis client.
@@ -214,23 +230,33 @@ func (c *Consumer) consumeWhileRedisAnswers(ctx context.Context, q *workqueue.Qu
 	go func() { defer close(hbDone); hb.Run(hbctx) }()
 	defer func() { stopHB(); <-hbDone }()
 	for {
-		select { // a "back" from before this round says nothing now
-		case <-back:
-		default:
+		for redisLost.Load() {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-changed:
+			}
 		}
 		qctx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- q.Consume(qctx, slackevent.All, c) }()
 		var err error
-		select {
-		case err = <-done:
-		case <-lost:
-			stop()
-			err = <-done
-		case <-c.tokenRejected:
-			stop()
-			<-done
-			return fmt.Errorf("consumer: stopped: Slack rejected the bot token mid-run; the events wait in the queue until SLACK_BOT_TOKEN is replaced: %w", slackapi.ErrTokenRejected)
+	round:
+		for {
+			select {
+			case err = <-done:
+				break round
+			case <-changed:
+				if redisLost.Load() {
+					stop()
+					err = <-done
+					break round
+				}
+			case <-c.tokenRejected:
+				stop()
+				<-done
+				return fmt.Errorf("consumer: stopped: Slack rejected the bot token mid-run; the events wait in the queue until SLACK_BOT_TOKEN is replaced: %w", slackapi.ErrTokenRejected)
+			}
 		}
 		stop()
 		if ctx.Err() != nil {
@@ -238,11 +264,6 @@ func (c *Consumer) consumeWhileRedisAnswers(ctx context.Context, q *workqueue.Qu
 		}
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("consumer: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-back:
 		}
 	}
 }
@@ -296,11 +317,14 @@ func (c *Consumer) Handle(ctx context.Context, d *workqueue.Delivery) error {
 		// redeliveries all the same.
 		key = d.Kind + ":" + d.EntryID
 	}
-	if m.Kind != handler.KindMessage && !c.cfg.Production {
+	if m.Kind == handler.KindTeamJoin && !c.cfg.Production {
 		// A welcome is never an answer to someone who asked, so shadow mode
 		// sends none. Not even the welcome handler runs: it would record the
 		// member as welcomed, and production would then never greet them.
-		log.Info().Str("user", m.User).Str("channel", m.Channel).Msg("shadow: would welcome")
+		// A channel join goes on to its handler, with a responder that
+		// only logs: it says whether production would greet (in the
+		// newbies channel) or not (anywhere else).
+		log.Info().Str("user", m.User).Msg("shadow: would welcome")
 		return nil
 	}
 	if m.Kind == handler.KindMessage && !m.Time.IsZero() {

@@ -446,3 +446,28 @@ func TestUnaddableReactionSkipped(t *testing.T) {
 		})
 	}
 }
+
+// TestShadowChannelJoins: shadow mode logs what production would do with a
+// channel join: an ephemeral welcome in the newbies channel, and nothing
+// for a join anywhere else (production welcomes nobody there).
+func TestShadowChannelJoins(t *testing.T) {
+	e := newEnv(t, envOptions{settings: map[string]string{"GOPHERBOT_ENV": "staging"}})
+	e.identify()
+	if err := e.handle(e.joined("alice", "general", time.Now()), 1); err != nil {
+		t.Fatal(err)
+	}
+	if logs := e.logs.String(); strings.Contains(logs, "shadow: would") {
+		t.Errorf("a join to #general logged as a welcome production would send:\n%s", logs)
+	}
+	if err := e.handle(e.joined("bob", "newbies", time.Now()), 1); err != nil {
+		t.Fatal(err)
+	}
+	if want := "shadow: would send ephemeral to " + e.userID("bob"); !strings.Contains(e.logs.String(), want) {
+		t.Errorf("logs lack %q", want)
+	}
+	for _, c := range e.slack.Calls() {
+		if effects[c.Method] {
+			t.Errorf("shadow mode sent %s", e.slack.Render(c))
+		}
+	}
+}

@@ -190,6 +190,24 @@ func TestDecodeIgnored(t *testing.T) {
 		{"mention in a group DM (maybe also an app_mention: the first handled answers)",
 			`{"type":"event_callback","event_id":"Ev1","event":{"type":"message","channel_type":"mpim","user":"U1","text":"<@U0BOT> help","channel":"C1","ts":"1700000000.000100"}}`, false},
 		{"mention in a DM", `{"type":"event_callback","event_id":"Ev1","event":{"type":"message","channel_type":"im","user":"U1","text":"<@U0BOT> help","channel":"D1","ts":"1700000000.000100"}}`, false},
+
+		// Shapes seen from Slack beyond the documented examples.
+		{"bot_message that names a user", msg(`"subtype":"bot_message","user":"U9","bot_id":"B9","text":"deploy done"`), true},
+		{"another app's message without a subtype", msg(`"user":"U9","bot_id":"B9","app_id":"A9","bot_profile":{"id":"B9","name":"ci"},"text":"┻━┻"`), true},
+		{"mention in a canvas (app_mention, subtype document_mention)",
+			`{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","subtype":"document_mention","user":"U1","text":"<@U0BOT> was mentioned in a canvas",` +
+				`"document_mention":{"file_id":"F1","section_id":"temp:C:x","mentioning_user_ids":["U1"]},"channel":"C1","ts":"1700000000.000100","event_ts":"1700000000.000100"}}`, true},
+		{"Slack Connect user's message", msg(`"user":"U0EXT","user_team":"T0OTHER","source_team":"T0OTHER","team":"T0OTHER",` +
+			`"user_profile":{"real_name":"Ext","display_name":"ext","team":"T0OTHER","is_restricted":false},"text":"hello"`), false},
+		{"Slack Connect user's mention (app_mention)",
+			`{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","user":"W0EXT","user_team":"E0OTHER","source_team":"T0OTHER",` +
+				`"text":"<@U0BOT> books","channel":"C1","ts":"1700000000.000100","event_ts":"1700000000.000100"}}`, false},
+		{"app_mention with a file", `{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention","user":"U1","text":"<@U0BOT> why?",` +
+			`"files":[{"id":"F1","name":"main.go","filetype":"go","url_private":"https://files.slack.com/x","lines":12}],"upload":false,"display_as_bot":false,` +
+			`"channel":"C1","ts":"1700000000.000100","event_ts":"1700000000.000100"}}`, false},
+		{"file_share of a file hidden by the plan's limit", msg(`"subtype":"file_share","user":"U1","text":"look","files":[{"id":"F1","mode":"hidden_by_limit"}]`), false},
+		{"file_share from Slack Connect (file info withheld)", msg(`"subtype":"file_share","user":"U1","text":"look",` +
+			`"files":[{"id":"F1","mode":"file_access","file_access":"check_file_info","created":0,"timestamp":0,"user":""}]`), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

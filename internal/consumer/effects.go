@@ -195,6 +195,12 @@ const messagePrefix = "gopherbot:effects:message:"
 // It reports whether event answers it, and otherwise which event does.
 // The value is the event itself, so that a claim whose reply was lost is
 // recognised as its own by the event's retry, in any process.
+//
+// The claim is never given back, not even when the event fails for good:
+// the twins have separate effect records, so the twin answering in its
+// place could repeat an effect the first made before it failed, and it
+// would mostly meet the same failure. A requeued dead letter keeps its
+// event ID, and so its claim.
 func (l ledger) claimMessage(ctx context.Context, channel, ts, event string) (ok bool, owner string, err error) {
 	key := messagePrefix + channel + ":" + ts
 	var get *redis.StringCmd

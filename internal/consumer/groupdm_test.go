@@ -1,14 +1,19 @@
 package consumer
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 
+	"github.com/gophers/gopherbot/internal/slackapi"
 	"github.com/gophers/gopherbot/internal/slackfake"
+	"github.com/gophers/gopherbot/workqueue"
 )
 
 // groupDM adds a group DM (mpim) of alice, bob and the bot to the fake
@@ -105,5 +110,47 @@ func TestGroupDMMentionThroughTheQueue(t *testing.T) {
 	}
 	if n := len(e.slack.CallsTo("chat.postMessage")); n != 7 {
 		t.Errorf("%d chat.postMessage calls, want 7", n)
+	}
+}
+
+// TestGroupDMMentionRetried: the twin handled first claims the message and
+// fails for a reason a retry may fix (Slack turns the reply away); the
+// other twin, handled meanwhile, is not answered; the retry of the first
+// still answers, once, in any process (the claim names the event).
+func TestGroupDMMentionRetried(t *testing.T) {
+	for _, first := range []string{"message", "mention"} {
+		t.Run(first+" first", func(t *testing.T) {
+			e := newEnv(t, envOptions{slackOptions: []slackapi.Option{slackapi.WithMaxAttempts(2)}})
+			e.identify()
+			name := e.groupDM("C0GROUPDM")
+			now := time.Now()
+			s := said{user: "alice", channel: name, chType: "mpim", text: "<@U0GOPHBOT> books",
+				at: now, ts: fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)}
+			a, b := e.message(s), e.mention(s)
+			if first == "mention" {
+				a, b = b, a
+			}
+			e.slack.Inject("chat.postMessage", slackfake.Fault{Status: 503, Times: 2})
+			if err := e.handle(a, 1); err == nil || errors.Is(err, workqueue.ErrPermanent) {
+				t.Fatalf("first handling: %v; want a transient error", err)
+			}
+			if err := e.handle(b, 1); err != nil {
+				t.Fatalf("the twin: %v", err)
+			}
+			// The retry, by a consumer process that never saw the event.
+			other, err := New(e.cfg, zerolog.New(e.logs), e.rdb, e.api)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other.me = e.c.me
+			if err := other.Handle(context.Background(), &workqueue.Delivery{
+				Event: a.Event, EntryID: "1700000000000-0", Attempt: 2, Enqueued: time.Now(),
+			}); err != nil {
+				t.Fatalf("the retry: %v", err)
+			}
+			if diff := cmp.Diff([]string{"chat.postMessage #" + name}, heads(e.seen())); diff != "" {
+				t.Errorf("visible calls (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gophers/gopherbot/internal/logtest"
 	"github.com/gophers/gopherbot/internal/slackapi"
+	"github.com/gophers/gopherbot/internal/slackfake"
 )
 
 // TestRedisLostAndBack stops Redis under a running consumer: past the
@@ -81,5 +84,74 @@ func goroutineRunning(fn string) bool {
 			return strings.Contains(string(buf[:n]), fn)
 		}
 		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestRedisFlapsWhileDraining: Redis is lost, comes back, is lost again and
+// comes back again, all while the consumer still waits for a handler it had
+// running when Redis was first lost. Redis answers at the end, so the
+// consumer takes work again, instead of acting on the second loss, which is
+// over, and waiting for a return that was already reported.
+func TestRedisFlapsWhileDraining(t *testing.T) {
+	e := newEnv(t, envOptions{settings: map[string]string{
+		"REDIS_HEARTBEAT_LIMIT": "300ms",
+		// Long enough for the flaps below to happen within the drain.
+		"SHUTDOWN_TIMEOUT": "20s",
+		"HANDLER_TIMEOUT":  "20s",
+		"QUEUE_CLAIM_IDLE": "30s",
+	}})
+	// Hold the first reply in the fake Slack: the handler runs on through
+	// the flaps, and the consumer waits for it before it stops reading.
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	stop := e.slack.OnCall(func(c slackfake.Call) {
+		if c.Method == "chat.postMessage" {
+			once.Do(func() { close(arrived); <-release })
+		}
+	})
+	defer stop()
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+
+	e.start()
+	e.publish(e.message(said{user: "alice", channel: "dm", text: "books"}))
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the consumer never posted its reply")
+	}
+	for i := 1; i <= 2; i++ {
+		e.redis.Stop()
+		waitLogged(t, e.logs, "Redis lost: stopped taking work", i)
+		e.redis.Restart()
+		waitLogged(t, e.logs, "Redis is back: taking work again", i)
+	}
+	unblock()
+
+	e.publish(e.message(said{user: "bob", channel: "dm", text: "books"}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := e.slack.WaitFor(ctx, func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postMessage" && c.OK() && strings.HasPrefix(e.slack.Render(c), "chat.postMessage @bob") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("no answer to bob after Redis came back for good: %v", err)
+	}
+}
+
+// waitLogged waits until s was logged n times.
+func waitLogged(t *testing.T, logs *logtest.Buffer, s string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(logs.String(), s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q logged %d times after 10s, want %d", s, strings.Count(logs.String(), s), n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

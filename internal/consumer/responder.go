@@ -92,7 +92,9 @@ func (r *responder) Ephemeral(ctx context.Context, text string) error {
 	})
 }
 
-// DM sends text to user in a direct message.
+// DM sends text to user in a direct message. A user deactivated since the
+// event (user_disabled) is skipped with an info line, as a reaction to a
+// deleted message is: every retry would meet the same answer.
 func (r *responder) DM(ctx context.Context, user, text string) error {
 	if user == "" {
 		return errors.New("dm: no user")
@@ -102,6 +104,13 @@ func (r *responder) DM(ctx context.Context, user, text string) error {
 	shadow := r.shadow || (!r.production && user != r.m.User)
 	return r.effect(ctx, shadow, "DM to "+user, text, func(ctx context.Context) error {
 		ch, err := r.slack.OpenDM(ctx, user)
+		if slackapi.Code(err) == "user_disabled" {
+			// Deactivated since the event (a spam account removed while
+			// the queue caught up): nobody to write to, and nothing for
+			// an operator to do.
+			r.log.Info().Str("to", user).Msg("DM skipped: the member is deactivated")
+			return nil
+		}
 		if err != nil {
 			// Whatever Slack did with conversations.open, nothing was
 			// posted: the DM is still to be sent, by the queue's retry.

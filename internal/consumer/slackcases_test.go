@@ -212,3 +212,37 @@ func TestStaleRedeliveryWarns(t *testing.T) {
 		t.Errorf("levels of the drops, first delivery then redelivery (-want +got):\n%s", diff)
 	}
 }
+
+// TestWelcomeToDeactivatedMember: a member deactivated between joining and
+// their welcome (a spam account removed while the consumer caught up)
+// cannot be sent a DM (user_disabled). Nothing is left to do: no dead
+// letter and no error for an operator to look into, an info line instead.
+func TestWelcomeToDeactivatedMember(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.start()
+	u, err := e.slack.AddUser(slackfake.User{Name: "spammer", Deleted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The team_join was sent while the account was still active.
+	ev := map[string]any{"type": "team_join", "user": map[string]any{"id": u.ID, "name": u.Name, "deleted": false}}
+	id := e.eventID()
+	e.publish(queued{slackevent.TeamJoin, workqueue.Event{ID: id, Kind: slackevent.TeamJoin, Body: e.envelope(id, time.Now(), ev)}})
+	e.waitIdle()
+	if n := len(e.slack.CallsTo("chat.postMessage")); n != 0 {
+		t.Errorf("%d chat.postMessage calls, want none", n)
+	}
+	st, err := e.q.Stats(context.Background(), slackevent.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DeadLetters != 0 {
+		t.Errorf("%d dead letters; want none: there is nothing to retry or fix", st.DeadLetters)
+	}
+	if strings.Contains(e.logs.String(), `"level":"error"`) {
+		t.Errorf("an error was logged for a member who is gone")
+	}
+	if !strings.Contains(e.logs.String(), "deactivated") {
+		t.Errorf("no log line says the member is deactivated")
+	}
+}
