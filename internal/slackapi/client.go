@@ -10,19 +10,23 @@
 //     over later. A post (chat.postMessage, chat.postEphemeral) that
 //     Slack may have made is not repeated: one whose request went out but
 //     whose answer was lost (a broken connection, a timeout), or that Slack
-//     answered with a server error (500, 502, 504) or with internal_error
-//     or fatal_error, which Slack documents as possibly done in part. Its
-//     error wraps ErrOutcomeUnknown. A 503 or a 429 is Slack turning the
-//     call away, and is retried. A 429 without a usable Retry-After waits
-//     a second. Slack's rate limits are per method: after a 429 the other
-//     calls of that method in this process wait it out too (posts are held
-//     per channel, below).
+//     answered with a server error (500, 502, 504: any 5xx but 503) or with
+//     internal_error or fatal_error, which Slack documents as possibly done
+//     in part. Its error wraps ErrOutcomeUnknown. A 503 or a 429 is Slack
+//     turning the call away, and is retried. A 429 without a usable
+//     Retry-After, or with 0, waits a second; so does the error code
+//     ratelimited or rate_limited in an answer with a 200. Slack's rate
+//     limits are per method: after a 429 the other calls of that method in
+//     this process wait it out too (posts are held per channel, below).
+//     The wait for a post's slot does not count as part of its call.
 //   - Long texts. Slack posts a text over MaxTextLen characters cut at the
 //     limit wherever it falls, with only a warning in its answer. Posts
 //     (chat.postMessage, chat.postEphemeral) cut such a text first, at a
-//     line end near the limit when there is one, never inside a link or a
-//     mention, closing a code block left open, and end it with a note that
-//     it was cut; the log says so, with the method and the channel.
+//     line end near the limit when there is one, never inside a link, a
+//     mention, an entity (&amp;) or a character (an emoji sequence, a
+//     letter and its accent), closing a code block left open, and end it
+//     with a note that it was cut; the log says so, with the method and
+//     the channel.
 //   - Answers. Slack's warnings (ok true, but message_truncated,
 //     missing_charset, ...) are logged; an answer that is not JSON (a
 //     proxy's page) fails the call with an error that says so.
@@ -192,14 +196,12 @@ func (c *Client) PostMessage(ctx context.Context, channel, text string, o PostOp
 		msg = append(msg, slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl())
 	}
 	var ts string
-	err := c.do(ctx, method, func(ctx context.Context) error {
-		if err := c.waitPostSlot(ctx, channel); err != nil {
-			return err
-		}
+	slot := func(ctx context.Context) error { return c.waitPostSlot(ctx, channel) }
+	err := c.doAfter(ctx, method, slot, func(ctx context.Context) error {
 		_, t, err := c.api.PostMessageContext(ctx, channel, msg...)
 		ts = t
 		if err != nil {
-			if e := classify(method, err); e.Status == http.StatusTooManyRequests {
+			if e := classify(method, err); e.rateLimited() {
 				c.holdPosts(ctx, channel, e.RetryAfter)
 			}
 		}
@@ -463,9 +465,21 @@ func (c *Client) mayReceiveToken(raw string) error {
 
 // do runs one Web API call with the retry policy of the package doc.
 func (c *Client) do(ctx context.Context, method string, call func(context.Context) error) error {
+	return c.doAfter(ctx, method, nil, call)
+}
+
+// doAfter is do, with before (when not nil) run ahead of each attempt: a
+// wait that is not part of the call (a post's slot), so that it does not
+// count in how long a retry needs. Its error ends the call as the call's
+// would.
+func (c *Client) doAfter(ctx context.Context, method string, before, call func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
 		if err := c.waitHold(ctx, method); err != nil {
 			return err
+		}
+		var err error
+		if before != nil {
+			err = before(ctx)
 		}
 		// Whether the request went out in full: if it did and no answer
 		// came, Slack may have acted on it.
@@ -474,13 +488,16 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 			WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
 		})
 		started := time.Now()
-		err := call(tctx)
+		made := err == nil
+		if made {
+			err = call(tctx)
+		}
 		if err == nil {
 			return nil
 		}
 		took := time.Since(started)
 		e := classify(method, err)
-		if e.Status == http.StatusTooManyRequests && method != "chat.postMessage" {
+		if e.rateLimited() && method != "chat.postMessage" {
 			// Posts are held per channel, through the post budget.
 			c.hold(method, e.RetryAfter)
 		}
@@ -507,6 +524,9 @@ func (c *Client) do(ctx context.Context, method string, call func(context.Contex
 			// Waiting here for a later slot would leave the post as little
 			// time as the one refused.
 			ev.Dur("retry_in", e.RetryAfter).Msg("slack call not made; the queue retries it later")
+			return e
+		case ctx.Err() != nil && !made:
+			ev.Msg("slack call not made: given up while waiting for the channel's posting slot")
 			return e
 		case ctx.Err() != nil:
 			ev.Msg("slack call failed; out of time")

@@ -3,6 +3,7 @@ package slackapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -296,11 +297,55 @@ func TestPermanent(t *testing.T) {
 		})
 	}
 
-	// A Slack error we do not know is transient, and retried.
-	e.fake.Reset()
-	e.fake.Inject("chat.postMessage", slackfake.Fault{Error: "team_added_to_org"})
-	if _, err := c.PostMessage(ctx, e.ws.Channels["general"], "x", PostOptions{}); err != nil {
-		t.Errorf("after an unknown error code: %v", err)
+	// Codes Slack documents for these methods that the same call meets
+	// again (a member the bot may not see, a DM the app's Messages tab
+	// refuses, a network the token may not call from, ...): not retried,
+	// so that a welcome is not tried again on every sweep.
+	documented := []struct{ method, code string }{
+		{"conversations.open", "user_not_visible"},
+		{"conversations.open", "invalid_user_combination"},
+		{"conversations.open", "method_not_supported_for_channel_type"},
+		{"chat.postMessage", "messages_tab_disabled"},
+		{"chat.postEphemeral", "messages_tab_disabled"},
+		{"chat.postMessage", "access_denied"},
+		{"chat.postMessage", "accesslimited"},
+		{"chat.postMessage", "enterprise_is_restricted"},
+		{"chat.postMessage", "two_factor_setup_required"},
+		{"chat.postMessage", "markdown_text_conflict"},
+		{"reactions.add", "not_reactable"},
+		{"users.list", "limit_required"},
+		{"conversations.list", "missing_argument"},
+	}
+	calls := map[string]func() error{
+		"conversations.open": func() error { _, err := c.OpenDM(ctx, e.ws.People["bob"]); return err },
+		"chat.postMessage": func() error {
+			_, err := c.PostMessage(ctx, e.ws.Channels["general"], "x", PostOptions{})
+			return err
+		},
+		"chat.postEphemeral": func() error { return c.PostEphemeral(ctx, e.ws.Channels["general"], e.ws.People["bob"], "x", "") },
+		"reactions.add":      func() error { return c.AddReaction(ctx, e.ws.Channels["general"], "1.2", "gopher") },
+		"users.list":         func() error { _, _, err := c.ListUsers(ctx, "", 0); return err },
+		"conversations.list": func() error { _, _, err := c.ListChannels(ctx, "", 0); return err },
+	}
+	for _, d := range documented {
+		e.fake.Reset()
+		e.fake.Inject(d.method, slackfake.Fault{Error: d.code})
+		if err := calls[d.method](); !errors.Is(err, workqueue.ErrPermanent) || Code(err) != d.code {
+			t.Errorf("%s %s: err = %v, want permanent", d.method, d.code, err)
+		}
+		if n := len(e.fake.Calls()); n != 1 {
+			t.Errorf("%s %s: %d calls, want 1: no retry", d.method, d.code, n)
+		}
+	}
+
+	// A Slack error we do not know is transient, and retried; so are the
+	// ones Slack says last while a workspace moves into an organization.
+	for _, code := range []string{"team_added_to_org", "org_login_required", "some_new_error"} {
+		e.fake.Reset()
+		e.fake.Inject("chat.postMessage", slackfake.Fault{Error: code})
+		if _, err := c.PostMessage(ctx, e.ws.Channels["general"], "x", PostOptions{}); err != nil {
+			t.Errorf("after %s: %v, want a retry that works", code, err)
+		}
 	}
 
 	// A 429 without Retry-After is still a rate limit: retried.
@@ -620,43 +665,104 @@ func TestPostSlotLeavesTimeForTheCall(t *testing.T) {
 	}
 }
 
-// A 429 on a post holds every process's next post to that channel for its
-// Retry-After, not only the one that met it.
-func TestPost429Shared(t *testing.T) {
+// The wait for a posting slot is not part of the call: a post Slack turned
+// away after a long wait for its slot is tried again when the backoff and
+// a call as slow as the last one fit, however long the slot took. Here the
+// channel is held 2s (another process met a 429), the post is answered
+// 503 at once, and under 2s is left: plenty for a retry, not for another
+// 2s.
+func TestSlotWaitIsNotTheCall(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	a, b := e.client(t, WithPostInterval(10*time.Millisecond)), e.client(t, WithPostInterval(10*time.Millisecond))
+	c := e.client(t, WithPostInterval(10*time.Millisecond))
 	ch := e.ws.Channels["general"]
-	ctx := ctxT(t, 10*time.Second)
-	e.fake.Inject("chat.postMessage", slackfake.Fault{Status: 429, RetryAfter: 1})
+	ctx := ctxT(t, 4*time.Second)
+	c.holdPosts(ctx, ch, 2*time.Second)
+	e.fake.Inject("chat.postMessage", slackfake.Fault{Status: http.StatusServiceUnavailable})
+	if _, err := c.PostMessage(ctx, ch, "after the hold", PostOptions{}); err != nil {
+		t.Fatalf("err = %v, want a retry that works", err)
+	}
+	if calls := e.fake.CallsTo("chat.postMessage"); len(calls) != 2 || calls[0].Status != 503 || !calls[1].OK() {
+		t.Errorf("calls:\n%s", e.fake.RenderCalls(calls))
+	}
+}
+
+// A post given up while it waits for its slot (the consumer stopping) was
+// never sent: the log says it was not made, not that the call failed, and
+// the error is not an unknown outcome.
+func TestCanceledWaitingForSlot(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.client(t)
+	ch := e.ws.Channels["general"]
+	c.holdPosts(ctxT(t, 5*time.Second), ch, 5*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
-	go func() { _, err := a.PostMessage(ctx, ch, "a", PostOptions{}); done <- err }()
-	var limited time.Time
-	for deadline := time.Now().Add(5 * time.Second); limited.IsZero(); time.Sleep(5 * time.Millisecond) {
+	go func() { _, err := c.PostMessage(ctx, ch, "never", PostOptions{}); done <- err }()
+	// The slot is taken once the key lives past the hold (5s, plus 1s).
+	for deadline := time.Now().Add(5 * time.Second); e.rs.Client().PTTL(ctxT(t, time.Second), PostBudgetKeyPrefix+ch).Val() < 6500*time.Millisecond; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("no 429")
-		}
-		// The hold is in place once the slot's key lives past the usual
-		// interval (its expiry is the hold plus 1s).
-		calls := e.fake.CallsTo("chat.postMessage")
-		if len(calls) > 0 && calls[0].Status == 429 && e.rs.Client().PTTL(ctx, PostBudgetKeyPrefix+ch).Val() > 1500*time.Millisecond {
-			limited = calls[0].Time
+			t.Fatal("the post took no slot")
 		}
 	}
-	if _, err := b.PostMessage(ctx, ch, "b", PostOptions{}); err != nil {
-		t.Fatal(err)
+	cancel()
+	err := <-done
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("err = %v, want canceled, not an unknown outcome", err)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if n := len(e.fake.Calls()); n != 0 {
+		t.Errorf("%d calls, want none", n)
 	}
-	calls := e.fake.CallsTo("chat.postMessage")
-	if len(calls) != 3 {
-		t.Fatalf("calls:\n%s", e.fake.RenderCalls(calls))
+	if !e.log.Contains(`"reason":"canceled"`) || !e.log.Contains("slack call not made") || e.log.Contains("slack call failed") {
+		t.Errorf("the log does not say the post was not made:\n%s", e.log.String())
 	}
-	for _, call := range calls[1:] {
-		if gap := call.Time.Sub(limited); gap < 950*time.Millisecond {
-			t.Errorf("a post %s after the 429, want its Retry-After of 1s:\n%s", gap, e.fake.RenderCalls(calls))
-		}
+}
+
+// A 429 on a post holds every process's next post to that channel for its
+// Retry-After, not only the one that met it. So does the error code
+// ratelimited or rate_limited in an answer with a 200, which Slack
+// documents for chat.postMessage, for the second Slack's windows last.
+func TestPost429Shared(t *testing.T) {
+	t.Parallel()
+	for _, f := range []slackfake.Fault{{Status: 429, RetryAfter: 1}, {Error: "rate_limited"}, {Error: "ratelimited"}} {
+		t.Run(fmt.Sprintf("%d %s", f.Status, f.Error), func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			a, b := e.client(t, WithPostInterval(10*time.Millisecond)), e.client(t, WithPostInterval(10*time.Millisecond))
+			ch := e.ws.Channels["general"]
+			ctx := ctxT(t, 10*time.Second)
+			e.fake.Inject("chat.postMessage", f)
+			done := make(chan error, 1)
+			go func() { _, err := a.PostMessage(ctx, ch, "a", PostOptions{}); done <- err }()
+			var limited time.Time
+			for deadline := time.Now().Add(5 * time.Second); limited.IsZero(); time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no hold after the rate limit:\n%s", e.fake.RenderCalls(e.fake.Calls()))
+				}
+				// The hold is in place once the slot's key lives past the usual
+				// interval (its expiry is the hold plus 1s).
+				calls := e.fake.CallsTo("chat.postMessage")
+				if len(calls) > 0 && !calls[0].OK() && e.rs.Client().PTTL(ctx, PostBudgetKeyPrefix+ch).Val() > 1500*time.Millisecond {
+					limited = calls[0].Time
+				}
+			}
+			if _, err := b.PostMessage(ctx, ch, "b", PostOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			calls := e.fake.CallsTo("chat.postMessage")
+			if len(calls) != 3 {
+				t.Fatalf("calls:\n%s", e.fake.RenderCalls(calls))
+			}
+			for _, call := range calls[1:] {
+				if gap := call.Time.Sub(limited); gap < 950*time.Millisecond {
+					t.Errorf("a post %s after the rate limit, want its Retry-After of 1s:\n%s", gap, e.fake.RenderCalls(calls))
+				}
+			}
+		})
 	}
 }
 

@@ -30,10 +30,10 @@ var ErrTooLarge = errors.New("file too large")
 
 // ErrOutcomeUnknown is wrapped by the error of a call Slack may have acted
 // on: its request went out in full but no answer came (the connection
-// broke, or the client or ctx gave up waiting), or Slack answered 500, 502
-// or 504, or the error code internal_error or fatal_error. It is
-// handler.ErrOutcomeUnknown, so that handlers can tell without knowing
-// this package.
+// broke, or the client or ctx gave up waiting), or Slack answered with a
+// server error other than 503 (500, 502, 504, ...), or the error code
+// internal_error or fatal_error. It is handler.ErrOutcomeUnknown, so that
+// handlers can tell without knowing this package.
 var ErrOutcomeUnknown = handler.ErrOutcomeUnknown
 
 // Error is a failed Web API call, after the retries that could help.
@@ -129,13 +129,16 @@ func LongestRetryAfter(err error) time.Duration {
 
 // permanentCodes are Slack error codes that the same call will meet again,
 // however often it is retried. Any other code is taken as transient: the
-// queue retries, then dead-letters.
+// queue retries, then dead-letters. (org_login_required and
+// team_added_to_org are transient: Slack says they last while the
+// workspace moves into an Enterprise organization.)
 var permanentCodes = map[string]bool{
 	// The token or the app.
 	"invalid_auth": true, "not_authed": true, "account_inactive": true,
 	"token_revoked": true, "token_expired": true, "no_permission": true,
 	"missing_scope": true, "not_allowed_token_type": true, "ekm_access_denied": true,
-	"team_access_not_granted": true, "org_login_required": true,
+	"team_access_not_granted": true, "access_denied": true, "accesslimited": true,
+	"enterprise_is_restricted": true, "two_factor_setup_required": true, "is_bot": true,
 	"method_deprecated": true, "deprecated_endpoint": true, "unknown_method": true,
 	// Where.
 	"channel_not_found": true, "not_in_channel": true, "is_archived": true,
@@ -144,6 +147,10 @@ var permanentCodes = map[string]bool{
 	"restricted_action_thread_only_channel": true, "restricted_action_non_threadable_channel": true,
 	"team_not_found": true, "message_not_found": true, "thread_not_found": true,
 	"cannot_reply_to_message": true, "users_list_not_supplied": true,
+	"user_not_visible": true, "invalid_user_combination": true, "not_enough_users": true,
+	"too_many_users": true, "method_not_supported_for_channel_type": true,
+	"messages_tab_disabled": true, "not_reactable": true, "file_not_found": true,
+	"file_comment_not_found": true,
 	// What.
 	"msg_too_long": true, "no_text": true, "too_many_attachments": true,
 	"invalid_blocks": true, "invalid_blocks_format": true, "invalid_attachments": true,
@@ -154,15 +161,27 @@ var permanentCodes = map[string]bool{
 	"invalid_cursor": true, "invalid_limit": true, "invalid_types": true,
 	"duplicate_channel_not_found": true, "duplicate_message_not_found": true,
 	"as_user_not_supported": true, "slack_connect_file_link_sharing_blocked": true,
+	"markdown_text_conflict": true, "attachment_payload_limit_exceeded": true,
+	"missing_argument": true, "limit_required": true,
+}
+
+// rateLimitCodes are the error codes Slack documents for a call turned
+// away by a rate limit (chat.postMessage's rate_limited; ratelimited,
+// which a 429's body also says).
+var rateLimitCodes = map[string]bool{"ratelimited": true, "rate_limited": true}
+
+// rateLimited reports whether Slack turned the call away for a rate limit.
+func (e *Error) rateLimited() bool {
+	return e.Status == http.StatusTooManyRequests || rateLimitCodes[e.Code]
 }
 
 // maybeActed reports whether Slack may have acted on a call it answered
 // with this HTTP status or error code: a server error other than 503
-// (unavailable: turned away), and the codes Slack documents as possibly
-// done in part.
+// (unavailable: turned away), be it one Slack is known to send (500, 502,
+// 504) or not (a 520 or 524 of an edge in front of it), and the codes
+// Slack documents as possibly done in part.
 func maybeActed(status int, code string) bool {
-	switch status {
-	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+	if status >= 500 && status <= 599 && status != http.StatusServiceUnavailable {
 		return true
 	}
 	return code == "internal_error" || code == "fatal_error"
@@ -196,6 +215,11 @@ func classify(method string, err error) *Error {
 		e.Code = se.Err
 		e.Permanent = permanentCodes[se.Err]
 		e.Unsure = maybeActed(0, se.Err)
+		if rateLimitCodes[se.Err] {
+			// Said with a 200, without the 429's Retry-After: a second,
+			// as for a 429 without one.
+			e.RetryAfter = time.Second
+		}
 		return e
 	}
 	// Network errors, context errors, a body that is not JSON: transient.

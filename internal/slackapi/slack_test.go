@@ -182,6 +182,41 @@ func Test429WithoutRetryAfterWaits(t *testing.T) {
 	}
 }
 
+// A 429 whose Retry-After is 0 waits a second, as one without it: an
+// answer at once would only meet the limit again.
+func Test429RetryAfterZeroWaits(t *testing.T) {
+	t.Parallel()
+	log := &logtest.Buffer{}
+	c, s := scriptedClient(t, log, func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}, answerJSON(200, `{"ok":true,"user":{"id":"U1","name":"alice"}}`))
+	if _, err := c.UserInfo(ctxT(t, 10*time.Second), "U1"); err != nil {
+		t.Fatal(err)
+	}
+	if s.n() != 2 {
+		t.Fatalf("%d calls, want 2", s.n())
+	}
+	if gap := s.calls[1].Sub(s.calls[0]); gap < 950*time.Millisecond {
+		t.Errorf("retried %s after a 429 with Retry-After: 0, want about 1s", gap)
+	}
+}
+
+// A server error Slack's documents do not name (a 507, or a 520 or 524
+// from the edge in front of the Web API) may come after the post was made,
+// as a 500 may: it is not repeated. Only a 503 is Slack turning it away.
+func TestUnknownServerErrorNotRepeated(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{501, 507, 520, 524, 599} {
+		log := &logtest.Buffer{}
+		c, s := scriptedClient(t, log, answerJSON(status, `{}`), answerJSON(200, postOK))
+		_, err := c.PostMessage(ctxT(t, 5*time.Second), "C1", "once", PostOptions{})
+		if !errors.Is(err, ErrOutcomeUnknown) || s.n() != 1 {
+			t.Errorf("HTTP %d: %v after %d calls; want ErrOutcomeUnknown after 1", status, err, s.n())
+		}
+	}
+}
+
 // An answer that is not JSON (a proxy's or a load balancer's HTML page,
 // with a 200) is logged as such. A read is retried; a post is not repeated,
 // since whatever answered may have passed it on to Slack.

@@ -117,6 +117,70 @@ func TestFitText(t *testing.T) {
 	}
 }
 
+// TestFitTextAdversarial: texts that are all markup or all joined
+// characters. Wherever the limit falls in them, the cut keeps all but at
+// most the search window of the text, and does not split a character
+// people see as one (an emoji sequence, a letter and its accent, a flag)
+// or an entity of escaped text (&amp;).
+func TestFitTextAdversarial(t *testing.T) {
+	t.Parallel()
+	// The least kept: the limit, less the marker, a closing fence and
+	// the window searched back for a better place to cut.
+	least := MaxTextLen - textLen(cutMarker) - textLen("\n```") - cutSearch
+	tests := []struct {
+		name string
+		unit string // repeated past the limit, after 0 to 7 x's
+		// split reports whether kept, followed by rest, is cut inside
+		// something that should stay whole.
+		split func(kept, rest string) bool
+	}{
+		{"only backticks", "`", nil},
+		{"text, then a run of backticks", "a line\n" + strings.Repeat("`", MaxTextLen), nil},
+		{"only <", "<", nil},
+		{"a link longer than the limit", "<https://go.dev/" + strings.Repeat("a", MaxTextLen) + ">", nil},
+		{"combining accents", "e\u0301", func(kept, rest string) bool {
+			return strings.HasPrefix(rest, "\u0301")
+		}},
+		{"emoji ZWJ sequences", "👨\u200d👩\u200d👧", func(kept, rest string) bool {
+			return strings.HasSuffix(kept, "\u200d") || strings.HasPrefix(rest, "\u200d")
+		}},
+		{"skin tones", "👍🏽", func(kept, rest string) bool { return strings.HasPrefix(rest, "🏽") }},
+		{"keycaps", "1\ufe0f\u20e3", func(kept, rest string) bool {
+			return strings.HasPrefix(rest, "\ufe0f") || strings.HasPrefix(rest, "\u20e3")
+		}},
+		{"flags", "🇬🇴", func(kept, rest string) bool {
+			// Regional indicators pair up from the start of their run.
+			return utf8.RuneCountInString(strings.TrimLeft(kept, "x"))%2 == 1
+		}},
+		{"escaped text", "a &lt; b &amp;&amp; c &gt; d ", func(kept, rest string) bool {
+			i := strings.LastIndexByte(kept, '&')
+			return i >= 0 && !strings.Contains(kept[i:], ";")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for pad := range 8 {
+				text := strings.Repeat("x", pad) + strings.Repeat(tt.unit, MaxTextLen/textLen(tt.unit)+1)
+				got, cut := fitText(text)
+				if !cut || !utf8.ValidString(got) || textLen(got) > MaxTextLen {
+					t.Fatalf("pad %d: cut %v, valid UTF-8 %v, %d characters", pad, cut, utf8.ValidString(got), textLen(got))
+				}
+				kept, ok := strings.CutSuffix(got, cutMarker)
+				kept = strings.TrimSuffix(kept, "\n```") // a block left open is closed
+				if !ok || !strings.HasPrefix(text, kept) {
+					t.Fatalf("pad %d: sent %q...%q; want the start of the text and the marker", pad, got[:min(len(got), 20)], got[max(len(got)-80, 0):])
+				}
+				if n := textLen(kept); n < least {
+					t.Errorf("pad %d: kept %d characters of %d, want at least %d", pad, n, textLen(text), least)
+				}
+				if tt.split != nil && tt.split(kept, text[len(kept):]) {
+					t.Errorf("pad %d: cut inside a character or an entity: ...%q | %q...", pad, kept[max(len(kept)-20, 0):], text[len(kept):len(kept)+12])
+				}
+			}
+		})
+	}
+}
+
 // FuzzFitText: whatever the text, what is sent is within the limit, valid
 // UTF-8 when the text was, and either the text itself or a cut one with the
 // marker.
@@ -124,6 +188,8 @@ func FuzzFitText(f *testing.F) {
 	f.Add("a line\n", 6000)
 	f.Add("<@U0ALICE> ```go\nx := 1\n", 1700)
 	f.Add("🐹é`<", 9000)
+	f.Add("`", 45000)
+	f.Add("👨\u200d👩\u200d👧 &amp; 🇬🇴", 3000)
 	f.Fuzz(func(t *testing.T, unit string, n int) {
 		if len(unit) == 0 || n <= 0 || len(unit)*n > 1<<20 {
 			t.Skip()

@@ -102,14 +102,16 @@ func (c *Client) logWarnings(method string, body []byte) {
 	ev.Msg(msg)
 }
 
-// fixRetryAfter makes h's Retry-After whole seconds, or removes it when it
-// says nothing usable (a 429 without it waits a second).
+// fixRetryAfter makes h's Retry-After whole seconds, at least one (a
+// second is Slack's shortest window: trying again at once would only meet
+// the limit again), or removes it when it says nothing usable (a 429
+// without it waits a second).
 func fixRetryAfter(h http.Header, now time.Time) {
 	v := h.Get("Retry-After")
 	if v == "" {
 		return
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 1 {
 		return
 	}
 	var secs float64
