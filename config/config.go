@@ -52,8 +52,8 @@ type Config struct {
 
 	SlackSigningSecret string // SLACK_SIGNING_SECRET
 	SlackBotToken      string // SLACK_BOT_TOKEN
-	SlackAppID         string // SLACK_APP_ID: events of another app are refused
-	SlackTeamID        string // SLACK_TEAM_ID: events of another workspace (or Grid org) are refused, unless delivered for an install in this one
+	SlackAppID         string // SLACK_APP_ID: events of another app are acknowledged and dropped
+	SlackTeamID        string // SLACK_TEAM_ID: events of another workspace (or Grid org) are acknowledged and dropped, unless delivered for an install in this one
 	SlackAPIURL        string // SLACK_API_URL, with trailing slash
 
 	LogLevel   zerolog.Level // LOG_LEVEL: trace, debug, info, warn or error

@@ -29,7 +29,7 @@
 //
 //   - Posted: the claim stays, as the record that it was.
 //   - Slack may have posted (the error wraps slackapi.ErrOutcomeUnknown: its
-//     answer was lost or cut off, or it answered 500, 502, 504,
+//     answer was lost or cut off, or it answered a 5xx other than 503,
 //     internal_error or fatal_error; slackapi does not repeat such a post),
 //     or the process dies between claim and post: the claim stays and, if
 //     the message did not go out, that one item is lost. We prefer a missed

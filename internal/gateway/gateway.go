@@ -558,8 +558,8 @@ func serveRUOK(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "imok")
 }
 
-// serveReadyz answers 200 when Redis answers PING: a gateway that cannot
-// store events should be taken out of rotation.
+// serveReadyz answers 200 when Redis takes a small write: a gateway that
+// cannot store events should be taken out of rotation.
 func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()

@@ -2,8 +2,9 @@
 //
 // Every gopherbot process depends on Redis: the gateway stores events in it,
 // the consumer reads them, bgtasks holds its lease and its cursors there. A
-// process that has lost Redis should say so (/readyz answers 503) and stop
-// doing work it cannot record, instead of piling up errors. A Monitor pings
+// process that has lost Redis should stop doing work it cannot record,
+// instead of piling up errors (the gateway's /readyz checks Redis itself,
+// with a write). A Monitor pings
 // on an interval; once no ping has succeeded for longer than a limit it turns
 // not ready and calls OnLost, and when a ping succeeds again it turns ready
 // and calls OnBack. The process itself keeps running and keeps pinging, so it
