@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gophers/gopherbot/internal/logtest"
 	"github.com/gophers/gopherbot/internal/redistest"
 	"github.com/gophers/gopherbot/internal/slackevent"
 )
@@ -19,21 +20,41 @@ import (
 // entry's delivery count or move it must give the same outcome the second
 // time, not count twice or report what the first run did as not done.
 
+// cutQueue starts a Redis behind a proxy that can cut a reply, and returns
+// the proxy, a client that talks through it, and a queue with opts on that
+// client. script is loaded, so that its runs are EVALSHAs, which p.Arm can
+// match by the script's hash.
+func cutQueue(t *testing.T, opts Options, script *redis.Script) (p *redistest.CutProxy, rdb *redis.Client, q *Queue, lb *logtest.Buffer) {
+	t.Helper()
+	p = redistest.Start(t).NewCutProxy(t)
+	rdb = p.Client()
+	q, lb = newQueue(t, rdb, opts)
+	if err := script.Load(context.Background(), rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return p, rdb, q, lb
+}
+
+// readPending publishes ev to q and reads it as consumer "c", which leaves
+// it pending. It returns the entry's stream key and ID, and a consumer of q
+// to settle it with.
+func readPending(t *testing.T, rdb *redis.Client, q *Queue, ev Event) (key, id string, c *consumer) {
+	t.Helper()
+	key = q.StreamKey(ev.Kind)
+	mustPublish(t, q, ev)
+	id = readOne(t, rdb, q, key, "c")
+	return key, id, &consumer{q: q, log: q.log}
+}
+
 // A retry's claim whose reply is lost counts one delivery, not two: the
 // entry's last attempt still runs instead of being dead-lettered as
 // delivered too often.
 func TestRetryClaimReplyLost(t *testing.T) {
-	srv := redistest.Start(t)
-	p := srv.NewCutProxy(t)
-	rdb := p.Client()
 	ctx := context.Background()
 	kinds := []string{slackevent.TeamJoin}
 	opts := fastOptions("c")
 	opts.MaxDeliveries = 2
-	q, _ := newQueue(t, rdb, opts)
-	if err := ownClaimScript.Load(ctx, rdb).Err(); err != nil {
-		t.Fatal(err)
-	}
+	p, rdb, q, _ := cutQueue(t, opts, ownClaimScript)
 	var mu sync.Mutex
 	var attempts []int
 	rec := newRecorder(func(ctx context.Context, d *Delivery) error {
@@ -71,15 +92,9 @@ func TestRetryClaimReplyLost(t *testing.T) {
 // Taking back a delivery for ErrNotAttempted, with its reply lost, takes
 // back that one delivery only.
 func TestUncountReplyLost(t *testing.T) {
-	srv := redistest.Start(t)
-	p := srv.NewCutProxy(t)
-	rdb := p.Client()
 	ctx := context.Background()
 	kind := slackevent.TeamJoin
-	q, _ := newQueue(t, rdb, fastOptions("c"))
-	if err := ownClaimScript.Load(ctx, rdb).Err(); err != nil {
-		t.Fatal(err)
-	}
+	p, rdb, q, _ := cutQueue(t, fastOptions("c"), ownClaimScript)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	h := HandlerFunc(func(_ context.Context, d *Delivery) error {
@@ -105,21 +120,12 @@ func TestUncountReplyLost(t *testing.T) {
 
 // A dead letter whose reply is lost is counted and logged as moved, once.
 func TestDeadLetterReplyLost(t *testing.T) {
-	srv := redistest.Start(t)
-	p := srv.NewCutProxy(t)
-	rdb := p.Client()
 	ctx := context.Background()
-	kind := slackevent.TeamJoin
-	q, lb := newQueue(t, rdb, fastOptions("c"))
-	if err := deadLetterScript.Load(ctx, rdb).Err(); err != nil {
-		t.Fatal(err)
-	}
-	key := q.StreamKey(kind)
-	mustPublish(t, q, Event{ID: "EvPoison", Kind: kind, Body: []byte(`{}`)})
-	id := readOne(t, rdb, q, key, "c")
-	c := &consumer{q: q, log: q.log}
+	p, rdb, q, lb := cutQueue(t, fastOptions("c"), deadLetterScript)
+	ev := Event{ID: "EvPoison", Kind: slackevent.TeamJoin, Body: []byte(`{}`)}
+	key, id, c := readPending(t, rdb, q, ev)
 	p.Arm("evalsha", deadLetterScript.Hash())
-	c.deadLetter(ctx, c.log, key, id, Event{ID: "EvPoison", Kind: kind, Body: []byte(`{}`)}, 1, "permanent error: bad")
+	c.deadLetter(ctx, c.log, key, id, ev, 1, "permanent error: bad")
 	if p.Cuts() != 1 {
 		t.Fatalf("%d replies cut; want the dead-lettering cut once", p.Cuts())
 	}
@@ -134,19 +140,9 @@ func TestDeadLetterReplyLost(t *testing.T) {
 // An acknowledgement whose reply is lost is counted once, and the log does
 // not blame another consumer for finishing the entry.
 func TestAckReplyLost(t *testing.T) {
-	srv := redistest.Start(t)
-	p := srv.NewCutProxy(t)
-	rdb := p.Client()
 	ctx := context.Background()
-	kind := slackevent.TeamJoin
-	q, lb := newQueue(t, rdb, fastOptions("c"))
-	if err := ackScript.Load(ctx, rdb).Err(); err != nil {
-		t.Fatal(err)
-	}
-	key := q.StreamKey(kind)
-	mustPublish(t, q, Event{ID: "EvDone", Kind: kind, Body: []byte(`{}`)})
-	id := readOne(t, rdb, q, key, "c")
-	c := &consumer{q: q, log: q.log}
+	p, rdb, q, lb := cutQueue(t, fastOptions("c"), ackScript)
+	key, id, c := readPending(t, rdb, q, Event{ID: "EvDone", Kind: slackevent.TeamJoin, Body: []byte(`{}`)})
 	p.Arm("evalsha", ackScript.Hash())
 	c.ack(ctx, c.log, key, id)
 	if p.Cuts() != 1 {

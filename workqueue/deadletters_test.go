@@ -15,10 +15,7 @@ import (
 
 // A dead letter, once its cause is fixed, is requeued and handled; one that
 // was undecodable is refused and can be discarded.
-func TestRequeue(t *testing.T) {
-	t.Run("redis", func(t *testing.T) { testRequeue(t, redistest.Start(t).Client()) })
-	t.Run("miniredis", func(t *testing.T) { testRequeue(t, miniClient(t)) })
-}
+func TestRequeue(t *testing.T) { onRedisAndMiniredis(t, testRequeue) }
 
 func testRequeue(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gophers/gopherbot/internal/logtest"
+	"github.com/gophers/gopherbot/internal/redistest"
 )
 
 // testLogger returns a logger whose lines are printed when the test fails,
@@ -175,6 +176,13 @@ func miniClient(t testing.TB) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
+}
+
+// onRedisAndMiniredis runs f in two subtests: "redis", on a real Redis, and
+// "miniredis", on the embedded Redis of the all-in-one.
+func onRedisAndMiniredis(t *testing.T, f func(t *testing.T, rdb redis.UniversalClient)) {
+	t.Run("redis", func(t *testing.T) { f(t, redistest.Start(t).Client()) })
+	t.Run("miniredis", func(t *testing.T) { f(t, miniClient(t)) })
 }
 
 // readOne reads one new entry of stream key as consumer, in q's group

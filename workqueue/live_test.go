@@ -53,21 +53,27 @@ func attempts(r *recorder) []string {
 	return out
 }
 
+// noReclaimOptions are fastOptions for consumer with reclaiming out of the
+// way: a handler may run 10s, and an entry is reclaimed only once it has
+// been idle a minute. Entries left pending then run again only when a
+// consumer of the same name picks them up.
+func noReclaimOptions(consumer string) Options {
+	opts := fastOptions(consumer)
+	opts.HandlerTimeout, opts.ClaimIdle = 10*time.Second, time.Minute
+	return opts
+}
+
 // A consumer restarted under the same name while its predecessor still
 // drains (Heroku starts the new dyno while the old one has its 30 seconds
 // after SIGTERM) reads new entries at once but leaves the predecessor's to
 // it, and picks up what the predecessor left pending once it is gone: each
 // entry runs once, and no delivery is counted twice.
-func TestPredecessorDraining(t *testing.T) {
-	t.Run("redis", func(t *testing.T) { testPredecessorDraining(t, redistest.Start(t).Client()) })
-	t.Run("miniredis", func(t *testing.T) { testPredecessorDraining(t, miniClient(t)) })
-}
+func TestPredecessorDraining(t *testing.T) { onRedisAndMiniredis(t, testPredecessorDraining) }
 
 func testPredecessorDraining(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()
 	kinds := []string{slackevent.AppMention}
-	opts := fastOptions("dyno.1")
-	opts.HandlerTimeout, opts.ClaimIdle = 10*time.Second, time.Minute // no reclaiming here
+	opts := noReclaimOptions("dyno.1")
 	opts.Drain = 15 * time.Second
 	opts.LiveTTL = 300 * time.Millisecond
 
@@ -153,16 +159,12 @@ func testPredecessorDraining(t *testing.T, rdb redis.UniversalClient) {
 // A predecessor killed without a chance to clean up (SIGKILL) leaves its
 // record to lapse: its entries are run once it has, not before, and new
 // entries meanwhile at once.
-func TestPredecessorKilled(t *testing.T) {
-	t.Run("redis", func(t *testing.T) { testPredecessorKilled(t, redistest.Start(t).Client()) })
-	t.Run("miniredis", func(t *testing.T) { testPredecessorKilled(t, miniClient(t)) })
-}
+func TestPredecessorKilled(t *testing.T) { onRedisAndMiniredis(t, testPredecessorKilled) }
 
 func testPredecessorKilled(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()
 	kinds := []string{slackevent.TeamJoin}
-	opts := fastOptions("dyno.2")
-	opts.HandlerTimeout, opts.ClaimIdle = 10*time.Second, time.Minute // no reclaiming here
+	opts := noReclaimOptions("dyno.2")
 	q, lb := newQueue(t, rdb, opts)
 	mustPublish(t, q, Event{ID: "EvOld", Kind: kinds[0], Body: []byte("x")})
 	readOne(t, rdb, q, q.StreamKey(kinds[0]), "dyno.2") // the killed one's entry
@@ -212,8 +214,7 @@ func TestRestartLeavesNoRecord(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	ctx := context.Background()
 	kinds := []string{slackevent.MessagePrivate}
-	opts := fastOptions("worker")
-	opts.HandlerTimeout, opts.ClaimIdle = 10*time.Second, time.Minute // no reclaiming here
+	opts := noReclaimOptions("worker")
 	opts.Drain = 100 * time.Millisecond
 	opts.LiveTTL = time.Hour
 
@@ -247,10 +248,7 @@ func TestRestartLeavesNoRecord(t *testing.T) {
 // the others that are live, and whether its own had lapsed, on Redis and on
 // miniredis alike (which counts TTLs down only when told to: the records
 // lapse by Redis's clock).
-func TestLiveScript(t *testing.T) {
-	t.Run("redis", func(t *testing.T) { testLiveScript(t, redistest.Start(t).Client()) })
-	t.Run("miniredis", func(t *testing.T) { testLiveScript(t, miniClient(t)) })
-}
+func TestLiveScript(t *testing.T) { onRedisAndMiniredis(t, testLiveScript) }
 
 func testLiveScript(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()
@@ -337,8 +335,7 @@ func TestPredecessorWaitOutage(t *testing.T) {
 	direct := srv.Client()
 	ctx := context.Background()
 	kinds := []string{slackevent.TeamJoin}
-	opts := fastOptions("dyno.4")
-	opts.HandlerTimeout, opts.ClaimIdle = 10*time.Second, time.Minute // no reclaiming here
+	opts := noReclaimOptions("dyno.4")
 	opts.LiveTTL = 300 * time.Millisecond
 
 	hook := &outageHook{}

@@ -899,8 +899,7 @@ func TestRestartSameName(t *testing.T) {
 	rdb := srv.Client()
 	ctx := context.Background()
 	kinds := []string{slackevent.MessagePrivate}
-	opts := fastOptions("worker")
-	opts.HandlerTimeout, opts.ClaimIdle = 10*time.Second, time.Minute // no reclaiming here
+	opts := noReclaimOptions("worker")
 	opts.Drain = 100 * time.Millisecond
 
 	q1, _ := newQueue(t, rdb, opts)

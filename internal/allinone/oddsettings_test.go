@@ -3,7 +3,6 @@ package allinone
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/gophers/gopherbot/config"
 	"github.com/gophers/gopherbot/internal/cli"
 	"github.com/gophers/gopherbot/internal/logtest"
 )
@@ -77,14 +75,8 @@ func TestLocalChannelsFromSettings(t *testing.T) {
 // cli.ErrUnfinished, which makes `gopherbot --script` exit non-zero even
 // though it was told to stop.
 func TestScriptInterrupted(t *testing.T) {
-	cfg, err := config.Load(func(string) string { return "" }, config.AllInOne)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadLocal(t, nil)
+	ln := localListener(t)
 	var out, logs logtest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -99,6 +91,7 @@ func TestScriptInterrupted(t *testing.T) {
 	}()
 	out.WaitFor(t, "> /live Two\n", 30*time.Second)
 	cancel()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(30 * time.Second):

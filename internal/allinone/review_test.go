@@ -19,6 +19,41 @@ import (
 	"github.com/gophers/gopherbot/workqueue"
 )
 
+// loadLocal loads the settings of the local all-in-one from env (none
+// gives the defaults).
+func loadLocal(t *testing.T, env map[string]string) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.AllInOne)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// localListener is a listener on a free local port, for the gateway.
+func localListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// newSimulation returns the simulated workspace of the local all-in-one on
+// the default settings, closed when the test ends, and those settings as
+// simulate left them: pointed at the simulated services.
+func newSimulation(t *testing.T) (*Simulation, config.Config) {
+	t.Helper()
+	cfg := loadLocal(t, nil)
+	s, err := simulate(&cfg, zerolog.Nop(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, cfg
+}
+
 // runLocal runs script through the local all-in-one with the settings env,
 // as `gopherbot --script` does, and returns what it printed and Run's error.
 func runLocal(t *testing.T, env map[string]string, o Options, script string) (string, error) {
@@ -30,20 +65,13 @@ func runLocal(t *testing.T, env map[string]string, o Options, script string) (st
 // runLocalLogs is runLocal that also returns the logs.
 func runLocalLogs(t *testing.T, env map[string]string, o Options, script string) (string, *logtest.Buffer, error) {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.AllInOne)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadLocal(t, env)
 	var out logtest.Buffer
 	logs := &logtest.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	o.Console, o.Script, o.In, o.Out, o.Listener = true, true, strings.NewReader(script), &out, ln
-	err = Run(ctx, cfg, zerolog.New(logs), o)
+	o.Console, o.Script, o.In, o.Out, o.Listener = true, true, strings.NewReader(script), &out, localListener(t)
+	err := Run(ctx, cfg, zerolog.New(logs), o)
 	if ctx.Err() != nil {
 		t.Fatalf("the script did not finish in time; output so far:\n%s\nlogs:\n%s", out.String(), logs.String())
 	}
@@ -209,15 +237,7 @@ func (w *holdWriter) Write(p []byte) (int, error) {
 // else the console prints: written past it, it races with the bot's
 // calls printed between lines by another goroutine.
 func TestPostNoteUnderConsoleLock(t *testing.T) {
-	cfg, err := config.Load(func(string) string { return "" }, config.AllInOne)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := simulate(&cfg, zerolog.Nop(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, cfg := newSimulation(t)
 	s.postWait = 10 * time.Millisecond
 	w := &holdWriter{t: t, entered: make(chan struct{}), release: make(chan struct{})}
 	s.console(context.Background(), Options{Out: w}, "http://127.0.0.1:1/slack/events", "secret",
@@ -269,15 +289,7 @@ func waitsForLock(fn string) bool {
 // README's usage names (/merge SUBJECT, /episode TITLE, /live TITLE):
 // without it they refuse at once, saying what they want.
 func TestSimulationCommandsWantArgument(t *testing.T) {
-	cfg, err := config.Load(func(string) string { return "" }, config.AllInOne)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := simulate(&cfg, zerolog.Nop(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := newSimulation(t)
 	for name, cmd := range s.commands() {
 		// No background tasks poll here: a command that went ahead would
 		// wait for them until ctx ends, and fail for another reason.

@@ -18,25 +18,8 @@ import (
 // than the console's 1 MiB limit, so the rest is never run) makes Run fail,
 // so that `gopherbot --script FILE` exits non-zero.
 func TestScriptErrorIsReported(t *testing.T) {
-	cfg, err := config.Load(func(string) string { return "" }, config.AllInOne)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	script := "@gopherbot help\n" + strings.Repeat("x", 1<<20+1) + "\n@gopherbot flip a coin\n"
-	var out, logs logtest.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	err = Run(ctx, cfg, zerolog.New(&logs), Options{
-		Console: true, Script: true, In: strings.NewReader(script), Out: &out, Listener: ln,
-	})
-	if ctx.Err() != nil {
-		t.Fatal("the script did not finish in time")
-	}
-	if err == nil {
+	if _, err := runLocal(t, nil, Options{}, script); err == nil {
 		t.Errorf("Run = nil for a script that stopped half-way (bufio.ErrTooLong); gopherbot --script would exit 0")
 	}
 }

@@ -140,6 +140,18 @@ func (e *env) checkPostedOnce(tt claimTask) {
 	}
 }
 
+// checkRetriedAsOurs runs a round of tt on r, which must fail (round says
+// how), then two more, which must not, and checks that the new item was
+// posted once.
+func (e *env) checkRetriedAsOurs(r *Runner, tt claimTask, round string) {
+	e.t.Helper()
+	if err := r.RunTask(context.Background(), tt.name); err == nil {
+		e.t.Fatalf("%s: want an error", round)
+	}
+	runRounds(e.t, r, tt.name, 2)
+	e.checkPostedOnce(tt)
+}
+
 // The lease is lost (or the process told to stop) while a claim is on its
 // way: the claim is made in Redis, but the replica, its context cancelled,
 // never reads the answer. Nobody may then hold a claim that nobody knows:
@@ -162,11 +174,7 @@ func TestClaimNotLostToCancel(t *testing.T) {
 			tt.news(e, r)
 			r.RunTask(ctx, tt.name) // cancelled half-way: its error says so
 			next := e.runner("b", Options{})
-			for range 2 {
-				if err := next.RunTask(context.Background(), tt.name); err != nil {
-					t.Fatal(err)
-				}
-			}
+			runRounds(t, next, tt.name, 2)
 			e.checkPostedOnce(tt)
 		})
 	}
@@ -186,16 +194,7 @@ func TestClaimWithoutAnswerRetriedAsOurs(t *testing.T) {
 				return errors.New("read tcp: connection reset by peer")
 			}})
 			tt.news(e, r)
-			ctx := context.Background()
-			if err := r.RunTask(ctx, tt.name); err == nil {
-				t.Fatal("round with the claim's answer lost: want an error")
-			}
-			for range 2 {
-				if err := r.RunTask(ctx, tt.name); err != nil {
-					t.Fatal(err)
-				}
-			}
-			e.checkPostedOnce(tt)
+			e.checkRetriedAsOurs(r, tt, "round with the claim's answer lost")
 		})
 	}
 }
@@ -213,16 +212,7 @@ func TestUnreleasedClaimRetriedAsOurs(t *testing.T) {
 			}})
 			tt.news(e, r)
 			e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "channel_not_found"})
-			ctx := context.Background()
-			if err := r.RunTask(ctx, tt.name); err == nil {
-				t.Fatal("round with the post refused: want an error")
-			}
-			for range 2 {
-				if err := r.RunTask(ctx, tt.name); err != nil {
-					t.Fatal(err)
-				}
-			}
-			e.checkPostedOnce(tt)
+			e.checkRetriedAsOurs(r, tt, "round with the post refused")
 		})
 	}
 }

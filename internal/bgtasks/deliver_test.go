@@ -71,18 +71,14 @@ func TestWelcomeSweepDMDeadlineBeforeSendRetried(t *testing.T) {
 	e.cfg.WelcomeSweepInterval = time.Hour
 	good := e.runner("a", Options{})
 	ctx := context.Background()
-	if err := good.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, good)
 	gina := e.addUser(slackfake.User{Name: "gina"})
 	e.hangSlack("conversations.open")
 	slow := e.runner("slow", Options{PostTimeout: 300 * time.Millisecond})
 	if err := slow.RunTask(ctx, "welcome"); err == nil {
 		t.Fatal("sweep with conversations.open hanging: want an error")
 	}
-	if err := good.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, good)
 	if got := e.dms()[gina]; len(got) != 1 {
 		t.Errorf("DMs to gina = %q; want one", got)
 	}

@@ -194,6 +194,16 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// runRounds runs n rounds of task on r, failing the test on an error.
+func runRounds(t *testing.T, r *Runner, task string, n int) {
+	t.Helper()
+	for range n {
+		if err := r.RunTask(context.Background(), task); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func clPrefix(n int) string { return fmt.Sprintf("CL %d merged:", n) }
 
 // clock is a settable clock for the date rules.

@@ -55,11 +55,7 @@ func (e *env) useRawFeed(path, ctype, body string) (*rawFeed, string) {
 // feedRounds runs the feed task n times, failing on an error.
 func feedRounds(t *testing.T, r *Runner, n int) {
 	t.Helper()
-	for range n {
-		if err := r.RunTask(context.Background(), "feed"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	runRounds(t, r, "feed", n)
 }
 
 // Relative links are resolved against the address the feed was fetched

@@ -501,6 +501,21 @@ func (e *env) gerritHook(after func(n int)) {
 	e.cfg.GerritURL = srv.URL
 }
 
+// clPosts returns how many times each CL, by number, was posted to
+// #golang-cls; a post there that does not start "CL n merged:" fails the test.
+func (e *env) clPosts() map[int]int {
+	e.t.Helper()
+	got := map[int]int{}
+	for _, p := range e.posts("golang-cls") {
+		var num int
+		if _, err := fmt.Sscanf(p, "CL %d merged:", &num); err != nil {
+			e.t.Fatalf("post %q: %v", p, err)
+		}
+		got[num]++
+	}
+	return got
+}
+
 // Gerrit lists changes newest update first, so a change updated (a
 // comment, a merge) while a catch-up pages through the list moves, and
 // shifts the others: no merged CL may be skipped for that, and none posted
@@ -557,19 +572,8 @@ func TestGerritListChangesBetweenPages(t *testing.T) {
 				want[3000+i] = 1
 			}
 			armed.Store(true)
-			for range 2 {
-				if err := r.RunTask(ctx, "gerrit"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got := map[int]int{}
-			for _, p := range e.posts("golang-cls") {
-				var num int
-				if _, err := fmt.Sscanf(p, "CL %d merged:", &num); err != nil {
-					t.Fatalf("post %q: %v", p, err)
-				}
-				got[num]++
-			}
+			runRounds(t, r, "gerrit", 2)
+			got := e.clPosts()
 			delete(got, 9999) // merged meanwhile: posted once, checked below
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("times each CL was posted (-want +got):\n%s", diff)
@@ -602,15 +606,7 @@ func TestGerritPageOfOneMillisecond(t *testing.T) {
 	if err := r.RunTask(ctx, "gerrit"); err != nil {
 		t.Fatal(err)
 	}
-	got := map[int]int{}
-	for _, p := range e.posts("golang-cls") {
-		var num int
-		if _, err := fmt.Sscanf(p, "CL %d merged:", &num); err != nil {
-			t.Fatalf("post %q: %v", p, err)
-		}
-		got[num]++
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, e.clPosts()); diff != "" {
 		t.Errorf("times each CL was posted (-want +got):\n%s", diff)
 	}
 	if n := e.gerrit.Requests(); n > 1+5 {

@@ -112,10 +112,7 @@ func TestWelcomeSweepAfterConsumerGaveUp(t *testing.T) {
 	e.cfg.WelcomeSweepInterval = time.Hour
 	r := e.runner("a", Options{})
 	ctx := context.Background()
-	sweep := func() error { return r.RunTask(ctx, "welcome") }
-	if err := sweep(); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, r)
 
 	hana := e.addUser(slackfake.User{Name: "hana"})
 	e.slack.Inject("conversations.open", slackfake.Fault{Status: http.StatusServiceUnavailable, Times: 1000})
@@ -127,9 +124,7 @@ func TestWelcomeSweepAfterConsumerGaveUp(t *testing.T) {
 	if ok, _ := welcomed.New(e.rdb).Has(ctx, hana); !ok {
 		t.Fatal("the consumer opens the DM without its claim; the test proves nothing")
 	}
-	if err := sweep(); err != nil { // the consumer's claim is in place
-		t.Fatal(err)
-	}
+	sweep(t, r) // the consumer's claim is in place
 	close(gate.release)
 	if err := <-first; err == nil {
 		t.Fatal("the consumer's first delivery succeeded with conversations.open failing")
@@ -147,11 +142,8 @@ func TestWelcomeSweepAfterConsumerGaveUp(t *testing.T) {
 	}
 
 	e.slack.ClearFaults()
-	for range 2 {
-		if err := sweep(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sweep(t, r)
+	sweep(t, r)
 	if got := e.dms()[hana]; len(got) != 1 {
 		t.Errorf("DMs to hana after the consumer gave up = %q; want one, from the sweep", got)
 	}
@@ -167,13 +159,7 @@ func TestWelcomeSweepWhileConsumerSucceeds(t *testing.T) {
 	e.clock.Add(time.Since(e.clock.Now())) // the claims' clock is the real one
 	r := e.runner("a", Options{Now: e.clock.Now})
 	ctx := context.Background()
-	sweep := func() {
-		t.Helper()
-		if err := r.RunTask(ctx, "welcome"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sweep()
+	sweep(t, r)
 
 	ivy := e.addUser(slackfake.User{Name: "ivy"})
 	gate := newDMGate()
@@ -181,12 +167,12 @@ func TestWelcomeSweepWhileConsumerSucceeds(t *testing.T) {
 	first := make(chan error, 1)
 	go func() { first <- join.deliver() }()
 	gate.waitArrived(t)
-	sweep() // the consumer's claim is in place
+	sweep(t, r) // the consumer's claim is in place
 	close(gate.release)
 	if err := <-first; err != nil {
 		t.Fatalf("the consumer's delivery: %v", err)
 	}
-	sweep()
+	sweep(t, r)
 	if got := e.dms()[ivy]; len(got) != 1 {
 		t.Fatalf("DMs to ivy = %q; want the consumer's one", got)
 	}
@@ -195,7 +181,7 @@ func TestWelcomeSweepWhileConsumerSucceeds(t *testing.T) {
 	}
 
 	e.clock.Add(r.welcomeSettle() + time.Minute)
-	sweep()
+	sweep(t, r)
 	if known, _ := e.rdb.SIsMember(ctx, membersKey, ivy).Result(); !known {
 		t.Error("ivy is not counted as done once the consumer's claim is settled")
 	}
@@ -217,20 +203,14 @@ func TestWelcomeSweepFloodCap(t *testing.T) {
 	}
 	r := e.runner("a", Options{})
 	ctx := context.Background()
-	sweep := func() {
-		t.Helper()
-		if err := r.RunTask(ctx, "welcome"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sweep()
+	sweep(t, r)
 	if err := e.rdb.Del(ctx, membersKey, welcomed.Key).Err(); err != nil {
 		t.Fatal(err)
 	}
 	nora := e.addUser(slackfake.User{Name: "nora"}) // her team_join is on its way
 
-	sweep()
-	sweep()
+	sweep(t, r)
+	sweep(t, r)
 	if got := e.dms(); len(got) != 0 {
 		t.Fatalf("the sweeps after the loss sent %d DMs; want none", len(got))
 	}
@@ -240,7 +220,7 @@ func TestWelcomeSweepFloodCap(t *testing.T) {
 	if err := e.consumer(nora, nil).deliver(); err != nil {
 		t.Fatal(err)
 	}
-	sweep()
+	sweep(t, r)
 	if got := e.dms(); len(got) != 1 || len(got[nora]) != 1 {
 		t.Errorf("DMs = %v; want one, to nora", got)
 	}
@@ -251,16 +231,11 @@ func TestWelcomeSweepUpToCap(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.WelcomeSweepInterval = time.Hour
 	r := e.runner("a", Options{})
-	ctx := context.Background()
-	if err := r.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, r)
 	for i := range welcomeMaxDMs {
 		e.addUser(slackfake.User{Name: fmt.Sprintf("new%d", i)})
 	}
-	if err := r.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, r)
 	if got := e.dms(); len(got) != welcomeMaxDMs {
 		t.Errorf("%d members got a DM; want %d", len(got), welcomeMaxDMs)
 	}

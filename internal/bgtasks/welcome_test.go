@@ -34,20 +34,20 @@ func (e *env) addUser(u slackfake.User) string {
 	return got.ID
 }
 
+// sweep runs r's welcome sweep once, failing the test on an error.
+func sweep(t *testing.T, r *Runner) {
+	t.Helper()
+	runRounds(t, r, "welcome", 1)
+}
+
 func TestWelcomeSweep(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.WelcomeSweepInterval = time.Hour
 	e.slack.SetPageSize(2) // several pages of users.list
 	r := e.runner("a", Options{})
 	ctx := context.Background()
-	sweep := func() {
-		t.Helper()
-		if err := r.RunTask(ctx, "welcome"); err != nil {
-			t.Fatal(err)
-		}
-	}
 
-	sweep() // first sweep: records the people there are
+	sweep(t, r) // first sweep: records the people there are
 	if got := e.dms(); len(got) != 0 {
 		t.Fatalf("first sweep sent %v; want nothing", got)
 	}
@@ -62,8 +62,8 @@ func TestWelcomeSweep(t *testing.T) {
 	if ok, err := welcomed.New(e.rdb).Claim(ctx, erin); err != nil || !ok {
 		t.Fatalf("Claim(erin) = %v, %v", ok, err)
 	}
-	sweep()
-	sweep()
+	sweep(t, r)
+	sweep(t, r)
 
 	ids := map[string]string{}
 	for _, name := range e.cfg.RecommendedChannels {
@@ -92,9 +92,7 @@ func TestWelcomeSweepRetriesRefusedDM(t *testing.T) {
 			e.cfg.WelcomeSweepInterval = time.Hour
 			r := e.runner("a", Options{})
 			ctx := context.Background()
-			if err := r.RunTask(ctx, "welcome"); err != nil {
-				t.Fatal(err)
-			}
+			sweep(t, r)
 			fred := e.addUser(slackfake.User{Name: "fred"})
 			e.slack.Inject("conversations.open", fault)
 			if err := r.RunTask(ctx, "welcome"); err == nil {
@@ -103,9 +101,7 @@ func TestWelcomeSweepRetriesRefusedDM(t *testing.T) {
 			if ok, _ := welcomed.New(e.rdb).Has(ctx, fred); ok {
 				t.Fatal("fred is claimed though his DM was not sent")
 			}
-			if err := r.RunTask(ctx, "welcome"); err != nil {
-				t.Fatal(err)
-			}
+			sweep(t, r)
 			if got := e.dms()[fred]; len(got) != 1 {
 				t.Fatalf("DMs to fred = %q; want one", got)
 			}
@@ -121,9 +117,7 @@ func TestWelcomeSweepUnknownDMNotRepeated(t *testing.T) {
 	e.cfg.WelcomeSweepInterval = time.Hour
 	r := e.runner("a", Options{})
 	ctx := context.Background()
-	if err := r.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, r)
 	gail := e.addUser(slackfake.User{Name: "gail"})
 	e.slack.Inject("chat.postMessage", slackfake.Fault{Error: "internal_error", Times: 3})
 	if err := r.RunTask(ctx, "welcome"); err == nil {
@@ -133,9 +127,7 @@ func TestWelcomeSweepUnknownDMNotRepeated(t *testing.T) {
 	if ok, _ := welcomed.New(e.rdb).Has(ctx, gail); !ok {
 		t.Fatal("gail's claim was released though her DM may have gone out")
 	}
-	if err := r.RunTask(ctx, "welcome"); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, r)
 	if n := len(e.slack.CallsTo("chat.postMessage")); n != 1 {
 		t.Errorf("chat.postMessage called %d times; want the one whose outcome is unknown", n)
 	}
@@ -152,9 +144,7 @@ func TestWelcomeClaimNotLostToCancel(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.WelcomeSweepInterval = time.Hour
 	first := e.runner("first", Options{})
-	if err := first.RunTask(context.Background(), "welcome"); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, first)
 	gina := e.addUser(slackfake.User{Name: "gina"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -170,9 +160,7 @@ func TestWelcomeClaimNotLostToCancel(t *testing.T) {
 	}})
 	r.RunTask(ctx, "welcome") // cancelled half-way: its error says so
 	next := e.runner("b", Options{})
-	if err := next.RunTask(context.Background(), "welcome"); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, next)
 	if got := e.dms()[gina]; len(got) != 1 {
 		t.Errorf("DMs to gina = %q; want one", got)
 	}

@@ -82,24 +82,35 @@ func TestEmptyBlockNotSent(t *testing.T) {
 	}
 }
 
-// Ctrl-C while a line runs stops the console; the line's own failure,
-// which only says it was cut off (often in misleading words, such as a
-// wait that "timed out"), is not reported as a failed line.
-func TestCancelDuringLineNotReported(t *testing.T) {
-	c, _, out := setup(t, "secret")
+// runCancelled runs c on the one line "/wait" (echo and prompt as Run takes
+// them), whose command waits until ctx ends and then returns fail(ctx).
+// Once the command runs, it cancels ctx, as Ctrl-C does, and it returns
+// what Run returned.
+func runCancelled(c *Console, echo, prompt bool, fail func(ctx context.Context) error) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	started := make(chan struct{})
 	c.Commands = map[string]Command{"/wait": {Usage: "/wait", Run: func(ctx context.Context, _ string) error {
 		close(started)
 		<-ctx.Done()
-		return errors.New("the background tasks have not polled the simulated service yet")
+		return fail(ctx)
 	}}}
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, strings.NewReader("/wait\n"), true, false) }()
+	go func() { done <- c.Run(ctx, strings.NewReader("/wait\n"), echo, prompt) }()
 	<-started
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	return <-done
+}
+
+// Ctrl-C while a line runs stops the console; the line's own failure,
+// which only says it was cut off (often in misleading words, such as a
+// wait that "timed out"), is not reported as a failed line.
+func TestCancelDuringLineNotReported(t *testing.T) {
+	c, _, out := setup(t, "secret")
+	err := runCancelled(c, true, false, func(context.Context) error {
+		return errors.New("the background tasks have not polled the simulated service yet")
+	})
+	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %v; want context.Canceled", err)
 	}
 	if strings.Contains(out.String(), "!") {
@@ -152,19 +163,7 @@ func TestOutputUnderLock(t *testing.T) {
 // shell's prompt does not start after the terminal's "^C".
 func TestCancelDuringLineEndsLine(t *testing.T) {
 	c, _, out := setup(t, "secret")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	started := make(chan struct{})
-	c.Commands = map[string]Command{"/wait": {Usage: "/wait", Run: func(ctx context.Context, _ string) error {
-		close(started)
-		<-ctx.Done()
-		return ctx.Err()
-	}}}
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, strings.NewReader("/wait\n"), false, true) }()
-	<-started
-	cancel()
-	<-done
+	runCancelled(c, false, true, func(ctx context.Context) error { return ctx.Err() })
 	if got := out.String(); got != c.Prompt()+"\n" {
 		t.Errorf("output = %q; want the prompt and a newline", got)
 	}

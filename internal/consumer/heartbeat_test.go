@@ -47,24 +47,14 @@ func TestRedisLostAndBack(t *testing.T) {
 // its caller is about to close.
 func TestRunStopsItsHeartbeat(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- e.c.Run(ctx) }()
+	done := e.runInBackground()
 	e.publish(e.message(said{user: "alice", channel: "dm", text: "books"}))
 	e.waitIdle()
 	if !goroutineRunning("heartbeat.(*Monitor).Run") {
 		t.Fatal("no heartbeat running under Run: the test shows nothing")
 	}
-	e.slack.RevokeToken()
-	e.publish(e.message(said{user: "alice", channel: "dm", text: "books"}))
-	select {
-	case err := <-done:
-		if !errors.Is(err, slackapi.ErrTokenRejected) {
-			t.Fatalf("Run = %v; want ErrTokenRejected", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run still running 15s after Slack rejected the token")
+	if err := e.rejectToken(done, e.message(said{user: "alice", channel: "dm", text: "books"})); !errors.Is(err, slackapi.ErrTokenRejected) {
+		t.Fatalf("Run = %v; want ErrTokenRejected", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for goroutineRunning("heartbeat.(*Monitor).Run") {

@@ -97,6 +97,32 @@ func TestWelcomeWhenOpeningTheDMFailed(t *testing.T) {
 	}
 }
 
+// runInBackground starts Run, whose ctx ends with the test, and returns
+// where what Run returns arrives.
+func (e *env) runInBackground() <-chan error {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- e.c.Run(ctx) }()
+	return done
+}
+
+// rejectToken has Slack reject the token and publishes ev, which meets the
+// rejection. It returns what Run (started by runInBackground, returning
+// on done) then returns, failing the test if Run runs on for 15s.
+func (e *env) rejectToken(done <-chan error, ev queued) error {
+	e.t.Helper()
+	e.slack.RevokeToken()
+	e.publish(ev)
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(15 * time.Second):
+		e.t.Fatal("Run still running 15s after Slack rejected the token")
+		return nil
+	}
+}
+
 // A token Slack rejects mid-run stops the consumer with an error that says
 // so, and the event that met it waits in the queue for a new token instead
 // of going to the dead letters (as every event after it would).
@@ -104,20 +130,10 @@ func TestTokenRejectedMidRunStops(t *testing.T) {
 	// One delivery allowed: the event that meets the rejection is on its
 	// last attempt, and still not dead-lettered.
 	e := newEnv(t, envOptions{settings: map[string]string{"QUEUE_MAX_DELIVERIES": "1"}})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- e.c.Run(ctx) }()
+	done := e.runInBackground()
 	e.publish(e.message(said{user: "alice", channel: "dm", text: "define goroutine"}))
 	e.waitIdle()
-	e.slack.RevokeToken()
-	e.publish(e.message(said{user: "alice", channel: "dm", text: "define channel"}))
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run still running 15s after Slack rejected the token")
-	}
+	err := e.rejectToken(done, e.message(said{user: "alice", channel: "dm", text: "define channel"}))
 	if !errors.Is(err, slackapi.ErrTokenRejected) || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN") {
 		t.Fatalf("Run = %v; want an error wrapping ErrTokenRejected that names SLACK_BOT_TOKEN", err)
 	}

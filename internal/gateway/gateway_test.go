@@ -544,25 +544,35 @@ func TestLogs(t *testing.T) {
 	}
 }
 
-// TestServeShutdown: when ctx ends, Serve stops accepting connections,
-// finishes the request in flight, and returns nil.
-func TestServeShutdown(t *testing.T) {
-	h := newHarness(t)
+// inFlight is a request in flight: srv.Serve runs on a local port, and a
+// client has sent it the headers of a signed request and the first half of
+// its body.
+type inFlight struct {
+	ln     net.Listener
+	conn   net.Conn
+	rest   []byte             // the half of the body not sent yet
+	cancel context.CancelFunc // ends Serve's ctx
+	done   chan error         // receives what Serve returns
+}
+
+// startInFlight starts srv.Serve and sends it the first half of a request
+// with body, returning once the request has reached the handler.
+func startInFlight(t *testing.T, srv *gateway.Server, body []byte) *inFlight {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
+	t.Cleanup(cancel)
 	done := make(chan error, 1)
-	go func() { done <- h.srv.Serve(ctx, ln) }()
+	go func() { done <- srv.Serve(ctx, ln) }()
 
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	body := payload(t, "member_joined_channel")
+	t.Cleanup(func() { c.Close() })
 	ts := strconv.FormatInt(epoch.Unix(), 10)
 	head := "POST /slack/events HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
@@ -572,26 +582,35 @@ func TestServeShutdown(t *testing.T) {
 	if _, err := io.WriteString(c, head+string(body[:half])); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the request to reach the handler", func() bool { return h.srv.Stats().Requests == 1 })
+	waitFor(t, "the request to reach the handler", func() bool { return srv.Stats().Requests == 1 })
+	return &inFlight{ln: ln, conn: c, rest: body[half:], cancel: cancel, done: done}
+}
 
-	cancel()
+// TestServeShutdown: when ctx ends, Serve stops accepting connections,
+// finishes the request in flight, and returns nil.
+func TestServeShutdown(t *testing.T) {
+	h := newHarness(t)
+	body := payload(t, "member_joined_channel")
+	req := startInFlight(t, h.srv, body)
+
+	req.cancel()
 	waitFor(t, "the listener to close", func() bool {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", req.ln.Addr().String())
 		if err == nil {
 			c.Close()
 		}
 		return err != nil
 	})
 	select {
-	case err := <-done:
+	case err := <-req.done:
 		t.Fatalf("Serve returned %v with a request in flight", err)
 	default:
 	}
 
-	if _, err := c.Write(body[half:]); err != nil {
+	if _, err := req.conn.Write(req.rest); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	resp, err := http.ReadResponse(bufio.NewReader(req.conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +619,7 @@ func TestServeShutdown(t *testing.T) {
 		t.Errorf("request in flight at shutdown: status %d, want 200", resp.StatusCode)
 	}
 	select {
-	case err := <-done:
+	case err := <-req.done:
 		if err != nil {
 			t.Errorf("Serve = %v, want nil", err)
 		}
@@ -625,35 +644,11 @@ func TestServeShutdownTimeout(t *testing.T) {
 	cfg := testConfig()
 	cfg.ShutdownTimeout = 100 * time.Millisecond
 	srv, logs := h.server(t, cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	req := startInFlight(t, srv, payload(t, "team_join")) // the rest of the body never comes
 
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	body := payload(t, "team_join")
-	ts := strconv.FormatInt(epoch.Unix(), 10)
-	head := "POST /slack/events HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n" +
-		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
-		"X-Slack-Request-Timestamp: " + ts + "\r\n" +
-		"X-Slack-Signature: " + gateway.Signature([]byte(secret), ts, body) + "\r\n\r\n"
-	// The rest of the body never comes.
-	if _, err := io.WriteString(c, head+string(body[:len(body)/2])); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the request to reach the handler", func() bool { return srv.Stats().Requests == 1 })
-
-	cancel()
+	req.cancel()
 	select {
-	case err := <-done:
+	case err := <-req.done:
 		if err == nil {
 			t.Errorf("Serve = nil with a request cut off at shutdown, want an error")
 		}
@@ -661,8 +656,8 @@ func TestServeShutdownTimeout(t *testing.T) {
 		t.Fatal("Serve did not return 10s after the shutdown timeout")
 	}
 	// Well before the server's 10s read timeout would end the request.
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := c.Read(make([]byte, 512)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+	req.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := req.conn.Read(make([]byte, 512)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("connection of the request cut off: read %d bytes, %v; want it closed", n, err)
 	}
 	if lines := logLines(t, logs, map[string]any{"level": "error", "message": "requests still in flight when the shutdown timeout ran out; closed their connections"}); len(lines) != 1 {
