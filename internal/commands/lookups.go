@@ -248,12 +248,16 @@ func pkgsitePath(s string) (path, anchor string, ok bool) {
 // validVersion reports whether v reads as a module version or a Go
 // release as pkg.go.dev writes them: v1.8.0, v0.0.0-20240102-abcdef,
 // v2.0.0+incompatible, go1.22.0.
-func validVersion(v string) bool {
-	if v == "" || len(v) > 100 {
+func validVersion(v string) bool { return shortWord(v, "-.+_") }
+
+// shortWord reports whether s is 1 to 100 letters, digits and the runes
+// of also.
+func shortWord(s, also string) bool {
+	if s == "" || len(s) > 100 {
 		return false
 	}
-	for _, c := range v {
-		if !isAlnum(c) && !strings.ContainsRune("-.+_", c) {
+	for _, c := range s {
+		if !isAlnum(c) && !strings.ContainsRune(also, c) {
 			return false
 		}
 	}
@@ -350,17 +354,7 @@ func splitImportPath(s string) (path, anchor string, ok bool) {
 	return path, anchor, true
 }
 
-func validAnchor(a string) bool {
-	if a == "" || len(a) > 100 {
-		return false
-	}
-	for _, c := range a {
-		if !isAlnum(c) && !strings.ContainsRune("-._", c) {
-			return false
-		}
-	}
-	return true
-}
+func validAnchor(a string) bool { return shortWord(a, "-._") }
 
 // githubRepo reports whether path starts with a plausible owner/repo:
 // GitHub owners are letters, digits and inner hyphens.
