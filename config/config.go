@@ -296,14 +296,14 @@ func (c Config) ConsumerName(fallback string) string {
 // never their values; URLs without their passwords.
 func (c Config) MarshalZerologObject(e *zerolog.Event) {
 	e.Int("port", c.Port).
-		Str("redis", redactURL(c.RedisURL)).
+		Str("redis", RedactURL(c.RedisURL)).
 		Bool("redis_tls_skip_verify", c.RedisTLSSkipVerify).
 		Int("redis_pool_size", c.RedisPoolSize).
 		Bool("slack_signing_secret_set", c.SlackSigningSecret != "").
 		Bool("slack_bot_token_set", c.SlackBotToken != "").
 		Str("slack_app_id", c.SlackAppID).
 		Str("slack_team_id", c.SlackTeamID).
-		Str("slack_api_url", redactURL(c.SlackAPIURL)).
+		Str("slack_api_url", RedactURL(c.SlackAPIURL)).
 		Str("env", c.Env).
 		Bool("production", c.Production).
 		Bool("local", c.Local).
@@ -318,7 +318,10 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Int("feeds", len(c.Feeds))
 }
 
-func redactURL(s string) string {
+// RedactURL is s for a log or an error: the password of its user info,
+// and the values of query parameters whose names suggest a secret (a
+// private feed's ?token=, ?key=, ?sig=), replaced with xxxxx.
+func RedactURL(s string) string {
 	if s == "" {
 		return ""
 	}
@@ -329,7 +332,33 @@ func redactURL(s string) string {
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
+	if u.RawQuery != "" {
+		q, hidden := u.Query(), false
+		for name, vs := range q {
+			if secretParam(name) {
+				for i := range vs {
+					vs[i] = "xxxxx"
+				}
+				hidden = true
+			}
+		}
+		if hidden {
+			u.RawQuery = q.Encode()
+		}
+	}
 	return u.String()
+}
+
+// secretParam reports whether a query parameter's name suggests that its
+// value is a secret. Hiding a harmless one costs nothing.
+func secretParam(name string) bool {
+	name = strings.ToLower(name)
+	for _, s := range []string{"token", "key", "secret", "pass", "pwd", "sig", "auth", "credential", "session"} {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // isSlackID reports whether s has the form of a Slack ID whose first
@@ -447,9 +476,9 @@ func (p *parser) feeds(name string) []Feed {
 			// Named without the password its URL may hold. Either side
 			// may be the URL: with channel= forgotten, the '=' of the
 			// URL's query splits it.
-			shown := redactURL(f)
+			shown := RedactURL(f)
 			if ok {
-				shown = redactURL(ch) + "=" + redactURL(u)
+				shown = RedactURL(ch) + "=" + RedactURL(u)
 			}
 			p.bad(name, fmt.Sprintf("%q is not channel=http(s)://url", shown))
 			continue

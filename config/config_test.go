@@ -420,3 +420,21 @@ func TestLogLevel(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactURL: what a log or an error shows of an address.
+func TestRedactURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{"https://feeds.example/rss", "https://feeds.example/rss"},
+		{"https://reader:hunter2@feeds.example/rss", "https://reader:xxxxx@feeds.example/rss"},
+		{"https://feeds.example/rss?format=atom&token=abc123", "https://feeds.example/rss?format=atom&token=xxxxx"},
+		{"https://feeds.example/rss?API_KEY=abc123", "https://feeds.example/rss?API_KEY=xxxxx"},
+		{"https://cdn.example/f.xml?X-Amz-Signature=abc123&page=2", "https://cdn.example/f.xml?X-Amz-Signature=xxxxx&page=2"},
+		{"redis://:hunter2@host:6379/0", "redis://:xxxxx@host:6379/0"},
+		{"://bad", "(unparsable)"},
+	} {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -199,7 +199,7 @@ func (r *Runner) table() []task {
 	}
 	if r.cfg.FeedPollInterval > 0 {
 		for _, f := range r.cfg.Feeds {
-			ts = append(ts, task{"feed:" + f.Channel + "=" + redactURL(f.URL), r.cfg.FeedPollInterval, func(ctx context.Context) error { return r.pollFeed(ctx, f) }})
+			ts = append(ts, task{"feed:" + f.Channel + "=" + config.RedactURL(f.URL), r.cfg.FeedPollInterval, func(ctx context.Context) error { return r.pollFeed(ctx, f) }})
 		}
 	}
 	if r.cfg.GoTimeStatusURL != "" && r.cfg.GoTimeChannel != "" && r.cfg.GoTimePollInterval > 0 {

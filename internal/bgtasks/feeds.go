@@ -64,7 +64,7 @@ type feedItem struct {
 
 // pollFeed posts the new items of one feed, oldest first.
 func (r *Runner) pollFeed(ctx context.Context, f config.Feed) error {
-	shown := redactURL(f.URL)
+	shown := config.RedactURL(f.URL)
 	a, err := r.fetch(ctx, f.URL, "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5")
 	if err != nil {
 		return fmt.Errorf("feed: %w", err)

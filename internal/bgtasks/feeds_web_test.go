@@ -2,6 +2,7 @@ package bgtasks
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -179,7 +180,8 @@ func TestFetchFailureHidesPassword(t *testing.T) {
 	e.cfg.GerritURL = withPassword + "/a"
 	e.cfg.GerritPollInterval = time.Hour
 	e.cfg.FeedPollInterval = time.Hour
-	e.cfg.Feeds = []config.Feed{{Channel: "gotimefm", URL: withPassword + "/feed.xml"}}
+	// A private feed may carry its key in the query instead.
+	e.cfg.Feeds = []config.Feed{{Channel: "gotimefm", URL: withPassword + "/feed.xml?format=rss&token=q-secret-tok"}}
 	r := e.runner("a", Options{})
 	rn := e.start(r)
 	waitFor(t, 10*time.Second, "both tasks to fail", func() bool {
@@ -191,12 +193,39 @@ func TestFetchFailureHidesPassword(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "401") {
 			t.Errorf("RunTask(%s) = %v; want the 401", name, err)
 		}
-		if err != nil && strings.Contains(err.Error(), "s3cret-pass") {
-			t.Errorf("RunTask(%s) = %v; it shows the password", name, err)
+		if err != nil && (strings.Contains(err.Error(), "s3cret-pass") || strings.Contains(err.Error(), "q-secret-tok")) {
+			t.Errorf("RunTask(%s) = %v; it shows the password or the key", name, err)
 		}
 	}
-	if strings.Contains(e.logs.String(), "s3cret-pass") {
-		t.Errorf("the logs show the password:\n%s", e.logs.String())
+	for _, secret := range []string{"s3cret-pass", "q-secret-tok"} {
+		if strings.Contains(e.logs.String(), secret) {
+			t.Errorf("the logs show %q:\n%s", secret, e.logs.String())
+		}
+	}
+}
+
+// A feed that cannot be reached at all fails in net/http, whose error
+// names the address with its query: the key there is hidden too.
+func TestUnreachableFeedHidesKey(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	e.cfg.FeedPollInterval = time.Hour
+	e.cfg.Feeds = []config.Feed{{Channel: "gotimefm", URL: "http://" + addr + "/feed.xml?api_key=dial-secret-key"}}
+	r := e.runner("a", Options{})
+	err = r.RunTask(context.Background(), "feed")
+	if err == nil {
+		t.Fatal("RunTask(feed) = nil; want the dial error")
+	}
+	if strings.Contains(err.Error(), "dial-secret-key") || !strings.Contains(err.Error(), addr) {
+		t.Errorf("RunTask(feed) = %v; want the address named without its key", err)
+	}
+	if strings.Contains(e.logs.String(), "dial-secret-key") {
+		t.Errorf("the logs show the key:\n%s", e.logs.String())
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/gophers/gopherbot/config"
 )
 
 // maxBody bounds what we read from Gerrit, a feed or the live status.
@@ -36,8 +38,9 @@ type answer struct {
 // fetch is get that also returns where the body came from and its type.
 func (r *Runner) fetch(ctx context.Context, rawURL, accept string) (answer, error) {
 	// Errors name the address without its password (an authenticated
-	// Gerrit's https://user:password@host/a): they are logged.
-	shown := redactURL(rawURL)
+	// Gerrit's https://user:password@host/a) or a key in its query (a
+	// private feed's ?token=): they are logged.
+	shown := config.RedactURL(rawURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		if ue, ok := errors.AsType[*url.Error](err); ok {
@@ -51,7 +54,10 @@ func (r *Runner) fetch(ctx context.Context, rawURL, accept string) (answer, erro
 	}
 	resp, err := r.httpc.Do(req)
 	if err != nil {
-		return answer{}, fmt.Errorf("get: %w", err) // net/http's error hides the password itself
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // its URL shows the query
+		}
+		return answer{}, fmt.Errorf("get %s: %w", shown, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -66,13 +72,4 @@ func (r *Runner) fetch(ctx context.Context, rawURL, accept string) (answer, erro
 		return answer{}, fmt.Errorf("get %s: %w", shown, errTooBig)
 	}
 	return answer{body: body, url: resp.Request.URL, contentType: resp.Header.Get("Content-Type")}, nil
-}
-
-// redactURL is rawURL with the password of its user info, if any, hidden.
-func redactURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(an unreadable address)"
-	}
-	return u.Redacted()
 }
