@@ -33,10 +33,6 @@ type setClaim struct {
 	set, member, token string
 }
 
-func newSetClaim(set, member string) setClaim {
-	return setClaim{set: set, member: member, token: rand.Text()}
-}
-
 func (c setClaim) keys() []string { return []string{c.set, c.tokenKey()} }
 
 // tokenKey is where the claim's token is kept; it also names the claim in

@@ -2,6 +2,7 @@ package bgtasks
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"slices"
 	"strings"
@@ -215,4 +216,10 @@ func TestUnreleasedClaimRetriedAsOurs(t *testing.T) {
 			e.checkRetriedAsOurs(r, tt, "round with the post refused")
 		})
 	}
+}
+
+// newSetClaim is a claim of member with a fresh token, as a claimant with
+// no kept token of its own makes it.
+func newSetClaim(set, member string) setClaim {
+	return setClaim{set: set, member: member, token: rand.Text()}
 }

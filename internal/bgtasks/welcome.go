@@ -5,15 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/gophers/gopherbot/internal/commands"
 	"github.com/gophers/gopherbot/internal/slackapi"
-	"github.com/gophers/gopherbot/internal/welcomed"
 )
 
 // Welcome sweep state: the IDs of the members seen by a sweep, and a marker
@@ -141,7 +136,7 @@ func (r *Runner) sweepMembers(ctx context.Context) error {
 	// recently may be the consumer's, whose DM can still fail and whose
 	// claim would then be given back: they stay unknown, to be looked at
 	// again by the next sweep, until the claim settles or is gone.
-	claimedAt, err := r.welcomeClaims(ctx, newcomers)
+	claimedAt, err := r.welcome.ClaimedAt(ctx, newcomers)
 	if err != nil {
 		return err
 	}
@@ -206,41 +201,6 @@ func (r *Runner) sweepMembers(ctx context.Context) error {
 func (r *Runner) welcomeSettle() time.Duration {
 	delivery := r.cfg.HandlerTimeout + releaseTimeout + max(queueMaxRetryDelay, r.cfg.ClaimIdle)
 	return max(welcomeSettleMin, 2*time.Duration(r.cfg.MaxDeliveries)*delivery)
-}
-
-// welcomeClaims reads when each of users was claimed in the welcomed
-// record, in one round trip; users nobody claimed are not in the map. The
-// record's value is "<unix> <token>" (see welcomed.Key); a value that
-// does not start with a time is a claim of unknown age, taken as old.
-func (r *Runner) welcomeClaims(ctx context.Context, users []string) (map[string]time.Time, error) {
-	pipe := r.rdb.Pipeline()
-	var cmds []*redis.SliceCmd
-	for c := range slices.Chunk(users, membersPage) {
-		cmds = append(cmds, pipe.HMGet(ctx, welcomed.Key, c...))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("welcome: read the welcomed record: %w", err)
-	}
-	out := map[string]time.Time{}
-	i := 0
-	for _, cmd := range cmds {
-		for _, v := range cmd.Val() {
-			u := users[i]
-			i++
-			s, ok := v.(string)
-			if !ok {
-				continue // nobody claimed them
-			}
-			var at time.Time
-			if f := strings.Fields(s); len(f) > 0 {
-				if sec, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					at = time.Unix(sec, 0)
-				}
-			}
-			out[u] = at
-		}
-	}
-	return out, nil
 }
 
 // recordKnown records users as known to the sweeps, done with, in one

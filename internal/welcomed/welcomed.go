@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,6 +181,44 @@ func (s *Store) Release(ctx context.Context, user string) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// claimedAtChunk is how many users one HMGET of ClaimedAt asks for.
+const claimedAtChunk = 500
+
+// ClaimedAt reads when each of users was claimed, in one round trip; users
+// nobody claimed are not in the map. A record that does not start with a
+// time (one written before records carried it) is a claim of unknown age:
+// the zero time.
+func (s *Store) ClaimedAt(ctx context.Context, users []string) (map[string]time.Time, error) {
+	pipe := s.rdb.Pipeline()
+	var cmds []*redis.SliceCmd
+	for c := range slices.Chunk(users, claimedAtChunk) {
+		cmds = append(cmds, pipe.HMGet(ctx, Key, c...))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("welcomed: read claims: %w", err)
+	}
+	out := map[string]time.Time{}
+	i := 0
+	for _, cmd := range cmds {
+		for _, v := range cmd.Val() {
+			u := users[i]
+			i++
+			rec, ok := v.(string)
+			if !ok {
+				continue // nobody claimed them
+			}
+			var at time.Time
+			if f := strings.Fields(rec); len(f) > 0 {
+				if sec, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					at = time.Unix(sec, 0)
+				}
+			}
+			out[u] = at
+		}
+	}
+	return out, nil
 }
 
 // Has reports whether user was welcomed.
